@@ -1,0 +1,38 @@
+# layerscope — the two commands: `make demo` and `make test` (each installs what it needs).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint bench stress fixtures registry-bin clean
+
+$(STAMP): pyproject.toml
+	@$(PY) -c 'import ensurepip, venv' 2>/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv python3-pip; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+# The CNCF distribution registry the integration tests start on 127.0.0.1 (Debian: docker-registry).
+registry-bin:
+	@command -v docker-registry >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends docker-registry; }
+
+demo: $(STAMP)
+	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --no-progress
+
+test: $(STAMP) registry-bin
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check layerscope tests scripts
+	$(BIN)/ruff format --check layerscope tests scripts
+	$(BIN)/mypy
+
+fixtures: $(STAMP)
+	$(BIN)/python scripts/make_fixtures.py fixtures/layout
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

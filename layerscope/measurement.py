@@ -1,0 +1,75 @@
+"""What layerscope knows about one layer's sizes, and where each number came from."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from enum import StrEnum
+from typing import Any
+
+from layerscope.oci import Compression
+
+__all__ = ["LayerMeasurement", "SizeSource"]
+
+
+class SizeSource(StrEnum):
+    """Where a layer's uncompressed/extracted numbers came from (the JSON `size_source`)."""
+
+    MEASURED = "measured"  # streamed and counted in this run
+    STORE = "store"  # measured earlier, read back from the measurement store
+    CATALOG = "catalog"  # a known Windows base layer, from the shipped catalog
+    ANNOTATION = "annotation"  # a size annotation on the descriptor (estimate)
+    GZIP_ISIZE = "gzip-isize"  # gzip trailer ISIZE read with a tail Range request (estimate)
+    ZSTD_HEADER = "zstd-header"  # zstd frame header content size (estimate)
+    ESTIMATED = "estimated"  # a documented model, not a measurement
+    UNKNOWN = "unknown"  # nothing known beyond the descriptor
+
+
+@dataclass(frozen=True, slots=True)
+class LayerMeasurement:
+    """Sizes and counts of one layer blob. `None` means not known — never a made-up number."""
+
+    digest: str
+    compressed_bytes: int
+    size_source: SizeSource
+    diff_id: str | None = None
+    compression: Compression | None = None
+    uncompressed_bytes: int | None = None
+    extracted_bytes: int | None = None
+    files: int | None = None
+    dirs: int | None = None
+    symlinks: int | None = None
+    hardlinks: int | None = None
+    whiteouts: int | None = None
+    other_entries: int | None = None
+    # Windows layers (Files/ and Hives/ at the top of the tar): extracted bytes of each part.
+    windows_files_bytes: int | None = None
+    windows_hives_bytes: int | None = None
+
+    @property
+    def exact(self) -> bool:
+        """True when every number was counted from the bytes (now or in an earlier run)."""
+        return self.size_source in (SizeSource.MEASURED, SizeSource.STORE)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict (the store's record)."""
+        out = asdict(self)
+        out["size_source"] = str(self.size_source)
+        out["compression"] = str(self.compression) if self.compression else None
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> LayerMeasurement:
+        """Inverse of to_dict; raises KeyError/ValueError/TypeError on a malformed record."""
+        names = {f.name for f in fields(cls)}
+        if set(doc) != names:
+            raise ValueError("record fields differ from LayerMeasurement")
+        values = dict(doc)
+        values["size_source"] = SizeSource(values["size_source"])
+        values["compression"] = Compression(values["compression"]) if values["compression"] else None
+        for name in names - {"digest", "diff_id", "size_source", "compression"}:
+            v = values[name]
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                raise TypeError(f"{name} must be a non-negative int or null")
+        if not isinstance(values["digest"], str):
+            raise TypeError("digest must be a string")
+        return cls(**values)

@@ -1,0 +1,161 @@
+"""Image references: parse and normalise the way docker does, plus `oci:PATH[:TAG]` layout directories.
+
+Grammar: https://github.com/distribution/reference/blob/main/reference.go. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from layerscope.digest import is_digest
+from layerscope.errors import InvalidReference
+
+__all__ = ["DOCKER_HUB", "ImageReference", "LayoutReference", "Reference", "parse_reference"]
+
+DOCKER_HUB = "docker.io"
+_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+_TAG = re.compile(r"[\w][\w.-]{0,127}")
+_HOST = re.compile(
+    r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+    r"|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?"
+)
+_ECR = re.compile(r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
+_MAX_NAME = 255
+_LOOPBACK_HOSTS = ("localhost", "127.", "[::1]")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageReference:
+    """A reference to an image in a registry, normalised (registry, repository, tag and/or digest)."""
+
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.registry}/{self.repository}"
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+    @property
+    def identifier(self) -> str:
+        """What to put after /manifests/: the digest when pinned, else the tag (default `latest`)."""
+        return self.digest or self.tag or "latest"
+
+    def with_digest(self, digest: str) -> ImageReference:
+        """The same reference pinned to *digest* (the tag is kept for display)."""
+        return ImageReference(self.registry, self.repository, self.tag, digest)
+
+    def pinned(self) -> str:
+        """`registry/repository@digest` (requires a digest)."""
+        if not self.digest:
+            raise InvalidReference(f"{self} is not pinned to a digest")
+        return f"{self.registry}/{self.repository}@{self.digest}"
+
+    @property
+    def is_loopback(self) -> bool:
+        """True when the registry host is on this machine (docker uses plain http there)."""
+        return self.registry.startswith(_LOOPBACK_HOSTS)
+
+    @property
+    def ecr(self) -> tuple[str, str] | None:
+        """(account, region) when the registry is Amazon ECR, else None."""
+        m = _ECR.fullmatch(self.registry)
+        return (m["account"], m["region"]) if m else None
+
+
+@dataclass(frozen=True, slots=True)
+class LayoutReference:
+    """An image in an OCI image layout directory: `oci:PATH[:TAG]` or `oci:PATH@DIGEST`."""
+
+    path: str
+    tag: str | None = None
+    digest: str | None = None
+
+    def __str__(self) -> str:
+        text = f"oci:{self.path}"
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+    def with_digest(self, digest: str) -> LayoutReference:
+        """The same reference pinned to *digest*."""
+        return LayoutReference(self.path, self.tag, digest)
+
+    def pinned(self) -> str:
+        """`oci:PATH@digest` (requires a digest)."""
+        if not self.digest:
+            raise InvalidReference(f"{self} is not pinned to a digest")
+        return f"oci:{self.path}@{self.digest}"
+
+
+Reference = ImageReference | LayoutReference
+
+
+def _split_digest(text: str, original: str) -> tuple[str, str | None]:
+    if "@" not in text:
+        return text, None
+    name, _, digest = text.rpartition("@")
+    if not is_digest(digest):
+        raise InvalidReference(f"invalid digest in reference {original!r}")
+    return name, digest
+
+
+def _parse_layout(text: str, original: str) -> LayoutReference:
+    body, digest = _split_digest(text[len("oci:") :], original)
+    path, tag = body, None
+    head, sep, tail = body.rpartition(":")
+    # A trailing ":tag" is a tag only when it has no "/" (so "oci:C:/dir" style paths still work).
+    if sep and head and "/" not in tail and "\\" not in tail:
+        if not _TAG.fullmatch(tail):
+            raise InvalidReference(f"invalid tag {tail!r} in {original!r}")
+        path, tag = head, tail
+    if not path:
+        raise InvalidReference(f"missing directory in {original!r}", hint="use oci:PATH[:TAG]")
+    return LayoutReference(path=path, tag=tag, digest=digest)
+
+
+def parse_reference(text: str) -> Reference:
+    """Parse *text* into a normalised reference; raise InvalidReference with a hint if malformed."""
+    original = text
+    text = text.strip()
+    if not text or any(c.isspace() for c in text):
+        raise InvalidReference(f"invalid reference {original!r}")
+    if text.startswith("oci:"):
+        return _parse_layout(text, original)
+    name, digest = _split_digest(text, original)
+    tag = None
+    last_slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > last_slash:
+        name, tag = name[:colon], name[colon + 1 :]
+        if not _TAG.fullmatch(tag):
+            raise InvalidReference(f"invalid tag {tag!r} in {original!r}")
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
+        if not _HOST.fullmatch(first):
+            raise InvalidReference(f"invalid registry host {first!r} in {original!r}")
+        registry, repository = first.lower(), rest
+    else:
+        registry, repository = DOCKER_HUB, name
+    if registry in _HUB_ALIASES:
+        registry = DOCKER_HUB
+        if "/" not in repository:
+            repository = f"library/{repository}"
+    if not repository or len(repository) > _MAX_NAME:
+        raise InvalidReference(f"invalid repository name in {original!r}")
+    for component in repository.split("/"):
+        if not _COMPONENT.fullmatch(component):
+            hint = "repository names are lowercase letters, digits and . _ - separators"
+            raise InvalidReference(f"invalid repository name {repository!r} in {original!r}", hint=hint)
+    if tag is None and digest is None:
+        tag = "latest"
+    return ImageReference(registry=registry, repository=repository, tag=tag, digest=digest)
