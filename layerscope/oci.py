@@ -95,7 +95,12 @@ _LAYER_COMPRESSION: dict[str, Compression] = {
     "application/vnd.docker.image.rootfs.diff.tar": Compression.NONE,
 }
 _FOREIGN = frozenset(
-    {MediaType.DOCKER_FOREIGN, MediaType.OCI_LAYER_ND, MediaType.OCI_LAYER_ND_GZIP, MediaType.OCI_LAYER_ND_ZSTD}
+    {
+        MediaType.DOCKER_FOREIGN,
+        MediaType.OCI_LAYER_ND,
+        MediaType.OCI_LAYER_ND_GZIP,
+        MediaType.OCI_LAYER_ND_ZSTD,
+    }
 )
 
 
@@ -262,9 +267,7 @@ def _annotations(doc: Mapping[str, Any], what: str) -> dict[str, str]:
     value = doc.get("annotations")
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         raise InvalidManifestError(f"{what}: annotations must map strings to strings")
     return dict(value)
 

@@ -113,6 +113,8 @@ def _parse_layout(text: str, original: str) -> LayoutReference:
     body, digest = _split_digest(text[len("oci:") :], original)
     path, tag = body, None
     head, sep, tail = body.rpartition(":")
+    if sep and not head:
+        raise InvalidReference(f"missing directory in {original!r}", hint="use oci:PATH[:TAG]")
     # A trailing ":tag" is a tag only when it has no "/" (so "oci:C:/dir" style paths still work).
     if sep and head and "/" not in tail and "\\" not in tail:
         if not _TAG.fullmatch(tail):

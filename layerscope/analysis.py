@@ -1,0 +1,195 @@
+"""Analyse images: resolve references, fetch configs, measure each unique layer once, assemble results.
+
+`Analyzer` holds one content source, the measurement store and a bounded thread pool; layers of all
+requested images are measured concurrently and a layer shared by several images is measured once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from layerscope.errors import InvalidManifestError, NotFoundError, UnsupportedMediaTypeError
+from layerscope.measure import measure_layer
+from layerscope.measurement import LayerMeasurement, SizeSource
+from layerscope.oci import MAX_CONFIG_BYTES, Descriptor, ImageConfig, Index, Manifest, layer_compression, parse_config
+from layerscope.observer import NullObserver, Observer
+from layerscope.platforms import PlatformFilter
+from layerscope.plan.chain import chain_ids
+from layerscope.reference import Reference
+from layerscope.results import ImageResult, LayerResult
+from layerscope.source import ContentSource
+from layerscope.store import MeasurementStore
+
+__all__ = ["Analyzer", "ResolvedImage", "default_workers"]
+
+
+def default_workers() -> int:
+    """Layers measured at once: `LAYERSCOPE_CONCURRENCY`, else 4 (I/O overlaps with inflate on 2 cores)."""
+    try:
+        return max(1, int(os.environ.get("LAYERSCOPE_CONCURRENCY", "4")))
+    except ValueError:
+        return 4
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedImage:
+    """An image manifest with its config, before any layer is measured."""
+
+    ref: Reference
+    reference: str
+    index_digest: str | None
+    manifest: Manifest
+    config: ImageConfig
+
+
+class Analyzer:
+    """Analyse images from one content source (which may route to several backends)."""
+
+    def __init__(
+        self,
+        source: ContentSource,
+        store: MeasurementStore | None = None,
+        observer: Observer | None = None,
+        workers: int | None = None,
+        foreign_sizes: Callable[[Descriptor], LayerMeasurement | None] | None = None,
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.observer = observer or NullObserver()
+        self.foreign_sizes = foreign_sizes
+        self._pool = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="layer")
+        self._lock = threading.Lock()
+        self._inflight: dict[str, Future[LayerMeasurement]] = {}
+
+    def close(self) -> None:
+        """Stop the pool (pending measurements are cancelled)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def resolve(self, ref: Reference, platform: PlatformFilter | None = None) -> list[ResolvedImage]:
+        """Manifests and configs of the image(s) *ref* names, filtered by *platform*."""
+        self.observer.image_started(str(ref))
+        top = self.source.get_manifest(ref)
+        if isinstance(top, Index):
+            entries = top.images()
+            if platform is not None:
+                entries = tuple(d for d in entries if d.platform is not None and platform.matches(d.platform))
+            if not entries:
+                wanted = f" for platform {platform}" if platform else ""
+                raise NotFoundError(f"{ref} has no image{wanted}", hint=_platforms_hint(top))
+            out = []
+            for entry in entries:
+                child = self.source.get_manifest(ref, entry.digest)
+                if not isinstance(child, Manifest):
+                    raise UnsupportedMediaTypeError(f"{ref}: nested indexes are not supported")
+                out.append(self._with_config(ref, child, top.digest))
+            return out
+        image = self._with_config(ref, top, None)
+        if platform is not None and not platform.matches(image.config.platform):
+            raise NotFoundError(f"{ref} is {image.config.platform}, not {platform}")
+        return [image]
+
+    def _with_config(self, ref: Reference, manifest: Manifest, index_digest: str | None) -> ResolvedImage:
+        if not manifest.is_image:
+            kind = manifest.artifact_type or manifest.config.media_type
+            raise UnsupportedMediaTypeError(
+                f"{ref} is an artifact ({kind}), not a container image",
+                hint="analyze image references; artifacts such as signatures or SBOMs have no layers to run",
+            )
+        raw = self.source.get_blob(ref, manifest.config, MAX_CONFIG_BYTES)
+        config = parse_config(raw, manifest.config.digest)
+        if len(config.diff_ids) != len(manifest.layers):
+            raise InvalidManifestError(
+                f"{ref}: config lists {len(config.diff_ids)} diff_ids for {len(manifest.layers)} layers"
+            )
+        for layer in manifest.layers:
+            layer_compression(layer.media_type)  # rejects unknown layer types before any download
+        return ResolvedImage(ref, str(ref), index_digest, manifest, config)
+
+    def _measure(self, ref: Reference, desc: Descriptor, diff_id: str) -> LayerMeasurement:
+        if self.store is not None:
+            stored = self.store.get(desc.digest)
+            if stored is not None and stored.diff_id == diff_id:
+                return stored
+        self.observer.layer_started(desc.digest, desc.size)
+        try:
+            with self.source.open_blob(ref, desc) as chunks:
+                result = measure_layer(self._progress(desc.digest, chunks), desc, expected_diff_id=diff_id)
+        finally:
+            self.observer.layer_done(desc.digest)
+        if self.store is not None:
+            self.store.put(result)
+        return result
+
+    def _progress(self, digest: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.observer.layer_progress(digest, len(chunk))
+            yield chunk
+
+    def _submit(self, ref: Reference, desc: Descriptor, diff_id: str) -> Future[LayerMeasurement]:
+        with self._lock:
+            future = self._inflight.get(desc.digest)
+            if future is None:
+                future = self._pool.submit(self._measure, ref, desc, diff_id)
+                self._inflight[desc.digest] = future
+            return future
+
+    def _foreign(self, desc: Descriptor, diff_id: str) -> LayerMeasurement:
+        known = self.foreign_sizes(desc) if self.foreign_sizes else None
+        if known is not None:
+            return replace(known, digest=desc.digest, compressed_bytes=desc.size)
+        # Foreign layers live outside the registry (Microsoft's CDN); they are not downloaded.
+        return LayerMeasurement(digest=desc.digest, compressed_bytes=desc.size, size_source=SizeSource.UNKNOWN)
+
+    def measure_images(self, images: Sequence[ResolvedImage]) -> list[ImageResult]:
+        """Measure every layer of *images* (each unique blob once, concurrently) and build results."""
+        pending: list[list[Future[LayerMeasurement] | LayerMeasurement]] = []
+        for image in images:
+            row: list[Future[LayerMeasurement] | LayerMeasurement] = []
+            for desc, diff_id in zip(image.manifest.layers, image.config.diff_ids, strict=True):
+                if desc.foreign:
+                    row.append(self._foreign(desc, diff_id))
+                else:
+                    row.append(self._submit(image.ref, desc, diff_id))
+            pending.append(row)
+        results = []
+        for image, row in zip(images, pending, strict=True):
+            measured = [item.result() if isinstance(item, Future) else item for item in row]
+            chains = chain_ids(list(image.config.diff_ids))
+            layers = tuple(
+                LayerResult(
+                    index=i,
+                    digest=desc.digest,
+                    media_type=desc.media_type,
+                    foreign=desc.foreign,
+                    diff_id=image.config.diff_ids[i],
+                    chain_id=chains[i],
+                    measurement=m,
+                )
+                for i, (desc, m) in enumerate(zip(image.manifest.layers, measured, strict=True))
+            )
+            results.append(
+                ImageResult(
+                    reference=image.reference,
+                    index_digest=image.index_digest,
+                    digest=image.manifest.digest,
+                    media_type=image.manifest.media_type,
+                    platform=image.config.platform,
+                    config_digest=image.config.digest,
+                    layers=layers,
+                )
+            )
+        return results
+
+    def analyze(self, refs: Sequence[Reference], platform: PlatformFilter | None = None) -> list[ImageResult]:
+        """Resolve and measure every image of *refs*."""
+        images = [image for ref in refs for image in self.resolve(ref, platform)]
+        return self.measure_images(images)
+
+
+def _platforms_hint(index: Index) -> str:
+    names = sorted({str(d.platform) for d in index.images() if d.platform})
+    return f"platforms in this index: {', '.join(names) or 'none'}"

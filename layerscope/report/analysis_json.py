@@ -1,0 +1,101 @@
+"""`analyze -o json`: the `layerscope.analysis/v1` document of DESIGN.md, extended (never changed)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from layerscope.results import AnalysisRun, ImageResult, LayerResult
+
+__all__ = ["SCHEMA", "analysis_document", "image_document", "render_json"]
+
+SCHEMA = "layerscope.analysis/v1"
+
+
+def _layer(layer: LayerResult) -> dict[str, Any]:
+    m = layer.measurement
+    return {
+        "index": layer.index,
+        "digest": layer.digest,
+        "diff_id": layer.diff_id,
+        "chain_id": layer.chain_id,
+        "media_type": layer.media_type,
+        "compression": str(m.compression) if m.compression else None,
+        "foreign": layer.foreign,
+        "compressed_bytes": m.compressed_bytes,
+        "uncompressed_bytes": m.uncompressed_bytes,
+        "extracted_bytes": m.extracted_bytes,
+        "files": m.files,
+        "size_source": str(m.size_source),
+        "base": layer.base,
+        "cached": layer.cached,
+        # Extensions beyond DESIGN.md's list (added fields only; see README "JSON").
+        "dirs": m.dirs,
+        "symlinks": m.symlinks,
+        "hardlinks": m.hardlinks,
+        "whiteouts": m.whiteouts,
+        "windows_files_bytes": m.windows_files_bytes,
+        "windows_hives_bytes": m.windows_hives_bytes,
+    }
+
+
+def image_document(image: ImageResult) -> dict[str, Any]:
+    """One entry of `images`."""
+    t = image.totals
+    base = image.base
+    drift = image.drift
+    return {
+        "reference": image.reference,
+        "index_digest": image.index_digest,
+        "digest": image.digest,
+        "media_type": image.media_type,
+        "platform": image.platform.to_json(),
+        "config_digest": image.config_digest,
+        "base": None
+        if base is None
+        else {
+            "image": base.image,
+            "channel": base.channel,
+            "os_version": base.os_version,
+            "month": base.month,
+            "layers": base.layers,
+            "match": base.match,
+        },
+        "layers": [_layer(layer) for layer in image.layers],
+        "drift": None
+        if drift is None
+        else {
+            "baked_os_version": drift.baked_os_version,
+            "baked_month": drift.baked_month,
+            "image_os_version": drift.image_os_version,
+            "image_month": drift.image_month,
+            "bytes_to_pull": drift.bytes_to_pull,
+            "rebuild_on": drift.rebuild_on,
+        },
+        "totals": {
+            "compressed_bytes": t.compressed_bytes,
+            "uncompressed_bytes": t.uncompressed_bytes,
+            "extracted_bytes": t.extracted_bytes,
+            "base_compressed_bytes": t.base_compressed_bytes,
+            "app_compressed_bytes": t.app_compressed_bytes,
+            "pull_compressed_bytes": t.pull_compressed_bytes,
+            "pull_extracted_bytes": t.pull_extracted_bytes,
+            "cache_hit_ratio": t.cache_hit_ratio,
+        },
+        "warnings": list(image.warnings),
+    }
+
+
+def analysis_document(run: AnalysisRun) -> dict[str, Any]:
+    """The whole `layerscope.analysis/v1` document as a dict."""
+    return {
+        "schema": SCHEMA,
+        "profile": run.profile,
+        "baked": list(run.baked),
+        "images": [image_document(image) for image in run.images],
+    }
+
+
+def render_json(run: AnalysisRun) -> str:
+    """Pretty JSON with a trailing newline."""
+    return json.dumps(analysis_document(run), indent=2) + "\n"

@@ -1,0 +1,85 @@
+"""`analyze -o table|markdown`: per-layer sizes for a person, with totals."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from layerscope.results import AnalysisRun, ImageResult
+from layerscope.units import format_size
+
+__all__ = ["render_markdown", "render_table"]
+
+_HEADERS = ("#", "layer", "compressed", "uncompressed", "extracted", "files", "base", "cached", "source")
+
+
+def _size(n: int | None) -> str:
+    return "unknown" if n is None else format_size(n)
+
+
+def _flag(v: bool | None) -> str:
+    return "-" if v is None else ("yes" if v else "no")
+
+
+def _title(image: ImageResult) -> list[str]:
+    lines = [f"{image.reference}  ({image.platform})", f"digest {image.digest}"]
+    if image.base is not None:
+        b = image.base
+        month = f", {b.month}" if b.month else ""
+        weak = " (weaker match: history labels)" if b.match == "history" else ""
+        lines.append(f"base   {b.image or 'Windows base'} {b.channel or ''} {b.os_version or ''}{month}{weak}")
+    if image.drift is not None:
+        d = image.drift
+        lines.append(
+            f"DRIFT  baked base {d.baked_os_version} ({d.baked_month or '?'}) vs image base {d.image_os_version}"
+            f" ({d.image_month or '?'}): {format_size(d.bytes_to_pull)} of base layers will be pulled"
+            + (f"; rebuild on {d.rebuild_on}" if d.rebuild_on else "")
+        )
+    return lines
+
+
+def _rows(image: ImageResult) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for layer in image.layers:
+        m = layer.measurement
+        rows.append(
+            [
+                layer.index,
+                layer.digest[7:19] + ("  (foreign)" if layer.foreign else ""),
+                _size(m.compressed_bytes),
+                _size(m.uncompressed_bytes),
+                _size(m.extracted_bytes),
+                "unknown" if m.files is None else m.files,
+                "yes" if layer.base else "",
+                _flag(layer.cached),
+                str(m.size_source),
+            ]
+        )
+    t = image.totals
+    rows.append(
+        ["", "total", _size(t.compressed_bytes), _size(t.uncompressed_bytes), _size(t.extracted_bytes), "", "", "", ""]
+    )
+    rows.append(["", "node pulls", _size(t.pull_compressed_bytes), "", _size(t.pull_extracted_bytes), "", "", "", ""])
+    return rows
+
+
+def _render(run: AnalysisRun, fmt: str) -> str:
+    parts = []
+    for image in run.images:
+        title = _title(image)
+        if fmt == "pipe":
+            head = f"### `{image.reference}` ({image.platform})\n\n" + "\n".join(f"- {x}" for x in title[1:])
+        else:
+            head = "\n".join(title)
+        parts.append(head + "\n\n" + tabulate(_rows(image), headers=_HEADERS, tablefmt=fmt, disable_numparse=True))
+        parts.extend(f"warning: {w}" for w in image.warnings)
+    return "\n\n".join(parts) + "\n"
+
+
+def render_table(run: AnalysisRun) -> str:
+    """A plain-text table per image."""
+    return _render(run, "simple")
+
+
+def render_markdown(run: AnalysisRun) -> str:
+    """A GitHub-flavoured Markdown table per image (for PR comments)."""
+    return _render(run, "pipe")

@@ -1,0 +1,135 @@
+"""Pure result objects of an analysis: what the renderers and the planner read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from layerscope.measurement import LayerMeasurement
+from layerscope.oci import Platform
+
+__all__ = ["AnalysisRun", "BaseInfo", "DriftInfo", "ImageResult", "LayerResult", "Totals"]
+
+
+@dataclass(frozen=True, slots=True)
+class BaseInfo:
+    """The Windows base an image was built on (the JSON `base` object)."""
+
+    image: str | None
+    channel: str | None
+    os_version: str | None
+    month: str | None
+    layers: int
+    match: str  # "digest" | "diff_id" | "history"
+
+
+@dataclass(frozen=True, slots=True)
+class DriftInfo:
+    """The image's base is the baked base's channel but another monthly build (the JSON `drift`)."""
+
+    baked_os_version: str | None
+    baked_month: str | None
+    image_os_version: str | None
+    image_month: str | None
+    bytes_to_pull: int
+    rebuild_on: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    """One layer of one image, measured, with its place in the chain and on the node."""
+
+    index: int
+    digest: str
+    media_type: str
+    foreign: bool
+    diff_id: str | None
+    chain_id: str | None
+    measurement: LayerMeasurement
+    base: bool = False
+    cached: bool | None = None
+
+
+def _sum(values: list[int | None]) -> int | None:
+    """Sum, or None when any part is unknown (a partial sum would be a made-up number)."""
+    if any(v is None for v in values):
+        return None
+    return sum(v for v in values if v is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Per-image totals (the JSON `totals` object)."""
+
+    compressed_bytes: int
+    uncompressed_bytes: int | None
+    extracted_bytes: int | None
+    base_compressed_bytes: int
+    app_compressed_bytes: int
+    pull_compressed_bytes: int
+    pull_extracted_bytes: int | None
+    cache_hit_ratio: float | None
+
+    @classmethod
+    def of(cls, layers: tuple[LayerResult, ...]) -> Totals:
+        """Totals of *layers*; with no baked set (cached None) the node is empty and pulls everything."""
+        ms = [layer.measurement for layer in layers]
+        pulled = [layer for layer in layers if layer.cached is not True]
+        compressed = sum(m.compressed_bytes for m in ms)
+        known_cache = all(layer.cached is not None for layer in layers)
+        ratio: float | None = None
+        if known_cache and layers:
+            hit = sum(layer.measurement.compressed_bytes for layer in layers if layer.cached)
+            ratio = hit / compressed if compressed else 1.0
+        return cls(
+            compressed_bytes=compressed,
+            uncompressed_bytes=_sum([m.uncompressed_bytes for m in ms]),
+            extracted_bytes=_sum([m.extracted_bytes for m in ms]),
+            base_compressed_bytes=sum(layer.measurement.compressed_bytes for layer in layers if layer.base),
+            app_compressed_bytes=sum(layer.measurement.compressed_bytes for layer in layers if not layer.base),
+            pull_compressed_bytes=sum(layer.measurement.compressed_bytes for layer in pulled),
+            pull_extracted_bytes=_sum([layer.measurement.extracted_bytes for layer in pulled]),
+            cache_hit_ratio=ratio,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ImageResult:
+    """One analysed image (one platform of a reference)."""
+
+    reference: str
+    index_digest: str | None
+    digest: str
+    media_type: str
+    platform: Platform
+    config_digest: str
+    layers: tuple[LayerResult, ...]
+    base: BaseInfo | None = None
+    drift: DriftInfo | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def totals(self) -> Totals:
+        """Totals over this image's layers."""
+        return Totals.of(self.layers)
+
+    @property
+    def pinned(self) -> str:
+        """The digest-pinned reference of this platform's manifest."""
+        name = self.reference.split("@", 1)[0]
+        if not name.startswith("oci:"):
+            last = name.rfind(":")
+            if last > name.rfind("/"):
+                name = name[:last]
+        elif name.count(":") > 1:
+            name = name.rsplit(":", 1)[0]
+        return f"{name}@{self.digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRun:
+    """Everything one `analyze` produced."""
+
+    images: tuple[ImageResult, ...]
+    profile: str | None = None
+    baked: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = field(default=())

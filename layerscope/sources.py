@@ -1,0 +1,53 @@
+"""A content source that routes each reference to its backend: OCI layout directory or registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+from layerscope.layout import LayoutSource
+from layerscope.oci import Descriptor, Index, Manifest
+from layerscope.reference import LayoutReference, Reference
+from layerscope.source import ContentSource
+
+if TYPE_CHECKING:
+    from layerscope.registry import RegistryConfig
+
+__all__ = ["RoutingSource"]
+
+
+class RoutingSource:
+    """Layout references go to LayoutSource; registry references to one lazily created RegistryClient."""
+
+    def __init__(self, registry_config: RegistryConfig | None = None) -> None:
+        self._config = registry_config
+        self._layout = LayoutSource()
+        self._registry: ContentSource | None = None
+
+    def _for(self, ref: Reference) -> ContentSource:
+        if isinstance(ref, LayoutReference):
+            return self._layout
+        if self._registry is None:
+            # Imported here so that layout-only runs (and --version) never import httpx.
+            from layerscope.registry import RegistryClient, RegistryConfig
+
+            self._registry = RegistryClient(self._config or RegistryConfig())
+        return self._registry
+
+    def get_manifest(self, ref: Reference, identifier: str | None = None) -> Manifest | Index:
+        """Delegate to the backend for *ref*."""
+        return self._for(ref).get_manifest(ref, identifier)
+
+    def get_blob(self, ref: Reference, descriptor: Descriptor, max_bytes: int) -> bytes:
+        """Delegate to the backend for *ref*."""
+        return self._for(ref).get_blob(ref, descriptor, max_bytes)
+
+    def open_blob(self, ref: Reference, descriptor: Descriptor) -> AbstractContextManager[Iterator[bytes]]:
+        """Delegate to the backend for *ref*."""
+        return self._for(ref).open_blob(ref, descriptor)
+
+    def close(self) -> None:
+        """Close the registry client, if one was made."""
+        if self._registry is not None:
+            self._registry.close()

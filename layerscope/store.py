@@ -1,0 +1,151 @@
+"""The measurement store: exact per-layer measurements kept across runs, keyed by layer digest.
+
+SQLite (stdlib) in WAL mode: every write is one transaction, so a killed process leaves either the old
+or the new row, and concurrent processes serialise on SQLite's lock instead of losing writes. Each row
+carries the schema version and a sha256 of its record; a row that fails either check, or a database
+that cannot be opened, is a miss (with one warning), never a crash and never a wrong number.
+Not to be confused with a node's image cache (DESIGN.md, "Words").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from layerscope.errors import StoreError
+from layerscope.measurement import LayerMeasurement, SizeSource
+from layerscope.observer import NullObserver, Observer
+
+__all__ = ["SCHEMA_VERSION", "MeasurementStore", "default_store_path"]
+
+SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_store_path() -> Path:
+    """`$LAYERSCOPE_STORE`, else `$XDG_CACHE_HOME/layerscope/measurements.sqlite3` (~/.cache by default)."""
+    explicit = os.environ.get("LAYERSCOPE_STORE")
+    if explicit:
+        return Path(explicit)
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "layerscope" / "measurements.sqlite3"
+
+
+def _checksum(record: str) -> str:
+    return hashlib.sha256(record.encode()).hexdigest()
+
+
+class MeasurementStore:
+    """Thread-safe access to the on-disk store; `None` path means an in-memory store for one run."""
+
+    def __init__(self, path: Path | None = None, observer: Observer | None = None) -> None:
+        self.path = path
+        self._observer = observer or NullObserver()
+        self._lock = threading.Lock()
+        self._warned = False
+        self._conn = self._open()
+
+    def _warn(self, message: str) -> None:
+        if not self._warned:
+            self._warned = True
+            self._observer.warning(message)
+
+    def _connect(self, target: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        if target != ":memory:":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS layers (digest TEXT PRIMARY KEY, diff_id TEXT, schema INTEGER NOT NULL,"
+            " record TEXT NOT NULL, checksum TEXT NOT NULL, stored_at REAL NOT NULL)"
+        )
+        conn.execute("CREATE INDEX IF NOT EXISTS layers_diff_id ON layers(diff_id)")
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path is None:
+            return self._connect(":memory:")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the measurement store directory {self.path.parent}: {exc.strerror}"
+            ) from None
+        try:
+            return self._connect(str(self.path))
+        except sqlite3.DatabaseError as exc:
+            # Not a database (truncated, overwritten, foreign file): keep it for inspection, start afresh.
+            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+            self._warn(f"measurement store {self.path} is unreadable ({exc}); moved aside to {aside.name}")
+            try:
+                os.replace(self.path, aside)
+                return self._connect(str(self.path))
+            except (OSError, sqlite3.DatabaseError):
+                self._warn("measurement store disabled for this run")
+                return self._connect(":memory:")
+
+    def get(self, digest: str) -> LayerMeasurement | None:
+        """The stored measurement of *digest* (size_source `store`), or None."""
+        try:
+            with self._lock:
+                row = self._conn.execute(
+                    "SELECT schema, record, checksum FROM layers WHERE digest = ?", (digest,)
+                ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"measurement store read failed ({exc}); measuring instead")
+            return None
+        if row is None:
+            return None
+        schema, record, checksum = row
+        if schema != SCHEMA_VERSION or not isinstance(record, str) or _checksum(record) != checksum:
+            self._warn(f"ignoring a stored measurement of {digest[:19]}… that fails its checks")
+            return None
+        try:
+            m = LayerMeasurement.from_dict(json.loads(record))
+        except (ValueError, TypeError, KeyError):
+            self._warn(f"ignoring a malformed stored measurement of {digest[:19]}…")
+            return None
+        if m.digest != digest or not m.exact:
+            return None
+        return replace(m, size_source=SizeSource.STORE)
+
+    def put(self, m: LayerMeasurement) -> None:
+        """Keep an exact measurement; estimates and catalog figures are never stored."""
+        if not m.exact:
+            return
+        record = json.dumps(replace(m, size_source=SizeSource.MEASURED).to_dict(), sort_keys=True)
+        try:
+            with self._lock:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO layers (digest, diff_id, schema, record, checksum, stored_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (m.digest, m.diff_id, SCHEMA_VERSION, record, _checksum(record), time.time()),
+                )
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"measurement store write failed ({exc}); results are not kept")
+
+    def stats(self) -> dict[str, int | str | None]:
+        """Entry count and file size, for `layerscope store stats`."""
+        with self._lock:
+            (count,) = self._conn.execute("SELECT COUNT(*) FROM layers").fetchone()
+        size = self.path.stat().st_size if self.path and self.path.exists() else None
+        return {"path": str(self.path) if self.path else None, "entries": int(count), "file_bytes": size}
+
+    def prune(self, older_than_seconds: float) -> int:
+        """Delete entries stored more than *older_than_seconds* ago; return how many."""
+        cutoff = time.time() - older_than_seconds
+        with self._lock:
+            cur = self._conn.execute("DELETE FROM layers WHERE stored_at < ?", (cutoff,))
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(cur.rowcount)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._conn.close()

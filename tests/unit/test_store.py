@@ -1,0 +1,144 @@
+"""The measurement store: round trip, corrupt rows and files are misses, concurrent writers lose nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from layerscope.measurement import LayerMeasurement, SizeSource
+from layerscope.oci import Compression
+from layerscope.store import MeasurementStore
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warning(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def image_started(self, reference: str) -> None: ...
+    def layer_started(self, digest: str, size: int) -> None: ...
+    def layer_progress(self, digest: str, nbytes: int) -> None: ...
+    def layer_done(self, digest: str) -> None: ...
+
+
+def _m(i: int, source: SizeSource = SizeSource.MEASURED) -> LayerMeasurement:
+    digest = "sha256:" + hashlib.sha256(str(i).encode()).hexdigest()
+    return LayerMeasurement(
+        digest=digest,
+        compressed_bytes=100 + i,
+        size_source=source,
+        diff_id="sha256:" + hashlib.sha256(f"d{i}".encode()).hexdigest(),
+        compression=Compression.GZIP,
+        uncompressed_bytes=1000 + i,
+        extracted_bytes=900 + i,
+        files=i,
+        dirs=1,
+        symlinks=0,
+        hardlinks=0,
+        whiteouts=0,
+        other_entries=0,
+    )
+
+
+def test_round_trip_marks_source_store(tmp_path: Path) -> None:
+    s = MeasurementStore(tmp_path / "m.db")
+    s.put(_m(1))
+    got = s.get(_m(1).digest)
+    assert got is not None and got.size_source is SizeSource.STORE
+    assert got.uncompressed_bytes == 1001 and got.files == 1 and got.compression is Compression.GZIP
+    assert s.get(_m(2).digest) is None
+    s.close()
+    # Survives reopening (it is on disk).
+    assert MeasurementStore(tmp_path / "m.db").get(_m(1).digest) is not None
+
+
+def test_estimates_are_never_stored(tmp_path: Path) -> None:
+    s = MeasurementStore(tmp_path / "m.db")
+    s.put(_m(3, SizeSource.GZIP_ISIZE))
+    s.put(_m(4, SizeSource.CATALOG))
+    assert s.stats()["entries"] == 0
+
+
+def test_tampered_row_is_a_miss_with_one_warning(tmp_path: Path) -> None:
+    rec = Recorder()
+    s = MeasurementStore(tmp_path / "m.db", rec)
+    s.put(_m(1))
+    s.put(_m(2))
+    s.close()
+    conn = sqlite3.connect(tmp_path / "m.db")
+    conn.execute("UPDATE layers SET record = replace(record, '1001', '9999') WHERE digest = ?", (_m(1).digest,))
+    conn.execute("UPDATE layers SET schema = 99 WHERE digest = ?", (_m(2).digest,))
+    conn.commit()
+    conn.close()
+    s = MeasurementStore(tmp_path / "m.db", rec)
+    assert s.get(_m(1).digest) is None  # checksum fails: never a wrong number
+    assert s.get(_m(2).digest) is None  # foreign schema
+    assert len(rec.warnings) == 1
+
+
+def test_corrupt_file_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    path.write_bytes(b"this is not a database at all" * 100)
+    rec = Recorder()
+    s = MeasurementStore(path, rec)
+    assert s.get(_m(1).digest) is None
+    s.put(_m(1))
+    assert s.get(_m(1).digest) is not None
+    assert rec.warnings and "moved aside" in rec.warnings[0]
+    assert any(p.name.startswith("m.db.corrupt-") for p in tmp_path.iterdir())
+
+
+_WRITER = """
+import hashlib, sys
+from layerscope.measurement import LayerMeasurement, SizeSource
+from layerscope.store import MeasurementStore
+from pathlib import Path
+s = MeasurementStore(Path(sys.argv[1]))
+start, count = int(sys.argv[2]), int(sys.argv[3])
+for i in range(start, start + count):
+    d = "sha256:" + hashlib.sha256(str(i).encode()).hexdigest()
+    s.put(LayerMeasurement(digest=d, compressed_bytes=i, size_source=SizeSource.MEASURED, uncompressed_bytes=i * 2))
+print("done", flush=True)
+"""
+
+
+def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(path), str(k * 150), "200"], stdout=subprocess.PIPE)
+        for k in range(4)
+    ]
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0 and b"done" in out
+    s = MeasurementStore(path)
+    # Ranges overlap on purpose (same digests written by two processes).
+    assert s.stats()["entries"] == 3 * 150 + 200
+    for i in (0, 149, 150, 449, 649):
+        got = s.get("sha256:" + hashlib.sha256(str(i).encode()).hexdigest())
+        assert got is not None and got.uncompressed_bytes == i * 2
+
+
+def test_killed_writer_leaves_a_usable_store(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), "0", "100000"], stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (path.exists() and path.stat().st_size > 8192):
+        time.sleep(0.05)
+    time.sleep(0.2)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait(timeout=10)
+    s = MeasurementStore(path)
+    n = s.stats()["entries"]
+    assert isinstance(n, int) and n > 0
+    for i in range(min(n, 50)):
+        got = s.get("sha256:" + hashlib.sha256(str(i).encode()).hexdigest())
+        assert got is not None and got.compressed_bytes == i and got.uncompressed_bytes == i * 2
