@@ -11,20 +11,39 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
+from layerscope import estimate
 from layerscope.errors import InvalidManifestError, NotFoundError, UnsupportedMediaTypeError
 from layerscope.measure import measure_layer
 from layerscope.measurement import LayerMeasurement, SizeSource
-from layerscope.oci import MAX_CONFIG_BYTES, Descriptor, ImageConfig, Index, Manifest, layer_compression, parse_config
 from layerscope.observer import NullObserver, Observer
-from layerscope.platforms import PlatformFilter
+from layerscope.oci import (
+    MAX_CONFIG_BYTES,
+    Compression,
+    Descriptor,
+    ImageConfig,
+    Index,
+    Manifest,
+    layer_compression,
+    parse_config,
+)
 from layerscope.plan.chain import chain_ids
+from layerscope.platforms import PlatformFilter
 from layerscope.reference import Reference
 from layerscope.results import ImageResult, LayerResult
 from layerscope.source import ContentSource
 from layerscope.store import MeasurementStore
 
-__all__ = ["Analyzer", "ResolvedImage", "default_workers"]
+__all__ = ["Analyzer", "Mode", "ResolvedImage", "default_workers"]
+
+
+class Mode(StrEnum):
+    """How layer sizes are obtained."""
+
+    EXACT = "exact"  # stream and count every byte (or reuse an exact stored measurement)
+    ESTIMATE = "estimate"  # labelled estimates from a few bytes; unknown where none is safe
+    ESTIMATE_OR_EXACT = "estimate-or-exact"  # estimates, measuring exactly where none is safe
 
 
 def default_workers() -> int:
@@ -56,7 +75,9 @@ class Analyzer:
         observer: Observer | None = None,
         workers: int | None = None,
         foreign_sizes: Callable[[Descriptor], LayerMeasurement | None] | None = None,
+        mode: Mode = Mode.EXACT,
     ) -> None:
+        self.mode = mode
         self.source = source
         self.store = store
         self.observer = observer or NullObserver()
@@ -114,6 +135,10 @@ class Analyzer:
             stored = self.store.get(desc.digest)
             if stored is not None and stored.diff_id == diff_id:
                 return stored
+        if self.mode is not Mode.EXACT:
+            estimated = self._estimate(ref, desc)
+            if estimated.uncompressed_bytes is not None or self.mode is Mode.ESTIMATE:
+                return estimated
         self.observer.layer_started(desc.digest, desc.size)
         try:
             with self.source.open_blob(ref, desc) as chunks:
@@ -123,6 +148,21 @@ class Analyzer:
         if self.store is not None:
             self.store.put(result)
         return result
+
+    def _estimate(self, ref: Reference, desc: Descriptor) -> LayerMeasurement:
+        """A labelled estimate from at most HEAD_BYTES + TAIL_BYTES of the blob (see estimate.py)."""
+        found = estimate.estimate_from_annotations(desc)
+        head = self.source.read_range(ref, desc, 0, min(estimate.HEAD_BYTES, desc.size))
+        compression = estimate.sniff(head) if head is not None else None
+        if found is None and head is not None:
+            if compression is Compression.ZSTD:
+                found = estimate.zstd_header_estimate(head, desc.size)
+            elif compression is Compression.GZIP and desc.size >= estimate.TAIL_BYTES:
+                tail = self.source.read_range(ref, desc, desc.size - estimate.TAIL_BYTES, estimate.TAIL_BYTES)
+                found = estimate.gzip_isize_estimate(tail, desc.size) if tail is not None else None
+            elif compression is Compression.NONE:
+                found = estimate.Estimate(desc.size, SizeSource.DESCRIPTOR)
+        return estimate.to_measurement(desc, compression, found)
 
     def _progress(self, digest: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
         for chunk in chunks:

@@ -117,6 +117,19 @@ class LayoutSource:
             chunks = iter(lambda: f.read(_CHUNK), b"")
             yield verified_stream(chunks, descriptor.digest, descriptor.size, what=f"blob {descriptor.digest[:19]}…")
 
+    def read_range(self, ref: Reference, descriptor: Descriptor, offset: int, length: int) -> bytes | None:
+        """Bytes of a blob file at *offset* (for estimates; the blob is not verified)."""
+        path = self._blob_path(self._root(ref), descriptor.digest)
+        if offset < 0 or length < 0 or offset + length > descriptor.size:
+            return None
+        try:
+            with path.open("rb") as f:
+                f.seek(offset)
+                data = f.read(length)
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {descriptor.digest[:19]}… is not in layout {ref}") from None
+        return data if len(data) == length else None
+
     def close(self) -> None:
         """Nothing to release."""
 

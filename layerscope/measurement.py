@@ -20,6 +20,7 @@ class SizeSource(StrEnum):
     ANNOTATION = "annotation"  # a size annotation on the descriptor (estimate)
     GZIP_ISIZE = "gzip-isize"  # gzip trailer ISIZE read with a tail Range request (estimate)
     ZSTD_HEADER = "zstd-header"  # zstd frame header content size (estimate)
+    DESCRIPTOR = "descriptor"  # an uncompressed layer: its tar size is the descriptor size (estimate mode)
     ESTIMATED = "estimated"  # a documented model, not a measurement
     UNKNOWN = "unknown"  # nothing known beyond the descriptor
 

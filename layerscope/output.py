@@ -25,7 +25,9 @@ def write_output(text: str | bytes, path: str | None) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}", hint="check the directory exists and is writable") from None
+        raise UsageError(
+            f"cannot write {path}: {exc.strerror}", hint="check the directory exists and is writable"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -32,6 +32,14 @@ class ContentSource(Protocol):
         """A verified stream of a blob's chunks (see the module docstring)."""
         ...
 
+    def read_range(self, ref: Reference, descriptor: Descriptor, offset: int, length: int) -> bytes | None:
+        """Bytes [offset, offset+length) of a blob (unverified: for estimates only), or None if not servable.
+
+        None when the backend cannot honour a range (a registry that ignores Range answers 200 with the
+        whole blob; we read no further than *length* bytes and give up rather than download it).
+        """
+        ...
+
     def close(self) -> None:
         """Release connections and files."""
         ...

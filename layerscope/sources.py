@@ -47,6 +47,10 @@ class RoutingSource:
         """Delegate to the backend for *ref*."""
         return self._for(ref).open_blob(ref, descriptor)
 
+    def read_range(self, ref: Reference, descriptor: Descriptor, offset: int, length: int) -> bytes | None:
+        """Delegate to the backend for *ref*."""
+        return self._for(ref).read_range(ref, descriptor, offset, length)
+
     def close(self) -> None:
         """Close the registry client, if one was made."""
         if self._registry is not None:
