@@ -1,0 +1,243 @@
+"""Measure one layer blob in a single streaming pass: compression, diff_id, uncompressed and extracted bytes.
+
+`measure_layer` reads an already verified stream of the compressed blob (the content source checks the
+compressed digest and size at the end of the stream and raises from the iterator; those errors pass
+through unchanged). It counts the compressed bytes, sniffs and decompresses (layerscope.decompress),
+hashes the decompressed stream (the diff_id) and walks the tar (layerscope.tarwalk), in constant memory.
+
+The compression is taken from the magic bytes, never from the media type (as containerd and
+go-containerregistry do); the media type only words the error when the data is neither gzip, zstd nor tar.
+
+Work is split over two threads when the blob is large enough to pay for it: the calling thread pulls
+chunks and decompresses them, a worker hashes the pieces and walks the tar, with a small bounded queue
+between them (zlib/ISA-L, libzstd and hashlib release the GIL). On a corrupt stream the pass stops
+early, so the source's own digest check at the end of the stream does not run: the error is then a
+CorruptLayerError even when the cause was bytes damaged in transit.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
+
+from layerscope.decompress import DEFAULT_ZSTD_MAX_WINDOW, MAGIC_BYTES, decompress, sniff
+from layerscope.digest import Hasher, hasher_for, parse_digest
+from layerscope.errors import CorruptLayerError, DigestMismatchError, SizeMismatchError, UnsupportedMediaTypeError
+from layerscope.measurement import LayerMeasurement, SizeSource
+from layerscope.oci import Compression, Descriptor, layer_compression
+from layerscope.tarwalk import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_HEADER_BYTES, TarWalker
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "measure_layer"]
+
+_MIB, _GIB = 1 << 20, 1 << 30
+#: Blobs smaller than this are measured on the calling thread (a thread costs more than it saves).
+_THREAD_MIN_BYTES = 4 * _MIB
+#: Decompressed pieces in flight between the two threads (each at most decompress.DEFAULT_PIECE_SIZE).
+_QUEUE_DEPTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Safety bounds for one layer; exceeding one raises CorruptLayerError.
+
+    Defaults are far above real layers: Windows Server Core bases are ~2 GB compressed, ~7 GB
+    uncompressed (3.5:1), a few hundred thousand tar headers and pax records of a few KiB.
+
+    - `max_uncompressed_bytes` (64 GiB): decompression-bomb bound on the tar stream.
+    - `max_ratio` (2048) applies once the stream passes `ratio_floor_bytes` (1 GiB): uncompressed bytes
+      may not exceed max_ratio × compressed bytes read so far. Deflate cannot exceed ~1032:1 (RFC 1951,
+      258-byte matches), so no gzip layer can trip it; only a zstd stream of mostly zeros can.
+    - `max_entries` (10 million): tar headers, counting pax and GNU extension headers.
+    - `max_header_bytes` (1 MiB): one pax extended header or GNU long name (Go's archive/tar limit).
+    - `max_zstd_window_bytes` (128 MiB): zstd window, as `zstd -d` allows by default (RFC 8878 §3.1.1.1.2).
+    """
+
+    max_uncompressed_bytes: int = 64 * _GIB
+    max_ratio: int = 2048
+    ratio_floor_bytes: int = 1 * _GIB
+    max_entries: int = DEFAULT_MAX_ENTRIES
+    max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    max_zstd_window_bytes: int = DEFAULT_ZSTD_MAX_WINDOW
+
+    def __post_init__(self) -> None:
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive int, not {value!r}")
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def measure_layer(
+    chunks: Iterable[bytes],
+    descriptor: Descriptor,
+    *,
+    expected_diff_id: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> LayerMeasurement:
+    """Measure a layer blob streamed as *chunks*; check its diff_id against *expected_diff_id* if given."""
+    if expected_diff_id is not None:
+        parse_digest(expected_diff_id, what="expected diff_id")
+    algorithm = expected_diff_id.partition(":")[0] if expected_diff_id else "sha256"
+    source = _Counter(chunks)
+    head, stream = _peek(source, MAGIC_BYTES)
+    compression = sniff(head)
+    pieces = _bounded(decompress(compression, stream, zstd_max_window=limits.max_zstd_window_bytes), source, limits)
+    walker = TarWalker(max_entries=limits.max_entries, max_header_bytes=limits.max_header_bytes)
+    sink = _Sink(hasher_for(f"{algorithm}:"), walker)
+    try:
+        if descriptor.size >= _THREAD_MIN_BYTES:
+            _run_threaded(pieces, sink)
+        else:
+            _run_inline(pieces, sink)
+        stats = walker.finish()
+    except CorruptLayerError as exc:
+        raise _layer_error(exc, descriptor, compression, head, sink) from None
+    finally:
+        pieces.close()
+
+    if descriptor.size != source.count:
+        raise SizeMismatchError(
+            f"layer {descriptor.digest}: got {source.count} bytes, descriptor says {descriptor.size}"
+        )
+    diff_id = f"{algorithm}:{sink.hasher.hexdigest()}"
+    if expected_diff_id is not None and diff_id != expected_diff_id:
+        raise DigestMismatchError(
+            f"layer {descriptor.digest}: uncompressed content hashes to {diff_id}, "
+            f"the image config's diff_id is {expected_diff_id}",
+            hint="the layer does not belong to this image config (or the registry served wrong content)",
+        )
+    return LayerMeasurement(
+        digest=descriptor.digest,
+        compressed_bytes=source.count,
+        size_source=SizeSource.MEASURED,
+        diff_id=diff_id,
+        compression=compression,
+        uncompressed_bytes=sink.count,
+        extracted_bytes=stats.extracted_bytes,
+        files=stats.files,
+        dirs=stats.dirs,
+        symlinks=stats.symlinks,
+        hardlinks=stats.hardlinks,
+        whiteouts=stats.whiteouts,
+        other_entries=stats.other_entries,
+        windows_files_bytes=stats.windows_files_bytes,
+        windows_hives_bytes=stats.windows_hives_bytes,
+    )
+
+
+class _Counter:
+    """Passes chunks through, counting bytes (the source already verified digest and size)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._it = iter(chunks)
+        self.count = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = next(self._it)
+        self.count += len(chunk)
+        return chunk
+
+
+class _Sink:
+    """The consumer side: hash and tar-walk each decompressed piece."""
+
+    def __init__(self, hasher: Hasher, walker: TarWalker) -> None:
+        self.hasher = hasher
+        self.walker = walker
+        self.count = 0
+
+    def feed(self, piece: bytes) -> None:
+        self.count += len(piece)
+        self.hasher.update(piece)
+        self.walker.feed(piece)
+
+
+def _peek(source: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
+    """The first *size* bytes (fewer if the stream is shorter) and an iterator over the whole stream."""
+    head = b""
+    for chunk in source:
+        head += chunk
+        if len(head) >= size:
+            break
+
+    def stream() -> Iterator[bytes]:
+        if head:
+            yield head
+        yield from source
+
+    return head[:size], stream()
+
+
+def _bounded(pieces: Iterator[bytes], source: _Counter, limits: Limits) -> Generator[bytes, None, None]:
+    """Pass pieces through, stopping a decompression bomb before it costs minutes of CPU."""
+    total = 0
+    for piece in pieces:
+        total += len(piece)
+        if total > limits.max_uncompressed_bytes:
+            raise CorruptLayerError(
+                f"decompresses to more than {limits.max_uncompressed_bytes} bytes",
+                hint="a decompression bomb, or an unusually large layer: raise Limits.max_uncompressed_bytes",
+            )
+        if total > limits.ratio_floor_bytes and total > limits.max_ratio * source.count:
+            raise CorruptLayerError(
+                f"decompresses more than {limits.max_ratio} times its compressed size",
+                hint="a decompression bomb, or a layer of mostly zeros: raise Limits.max_ratio",
+            )
+        yield piece
+
+
+def _run_inline(pieces: Iterator[bytes], sink: _Sink) -> None:
+    for piece in pieces:
+        sink.feed(piece)
+
+
+def _run_threaded(pieces: Iterator[bytes], sink: _Sink) -> None:
+    """Decompress here, hash and walk in a worker; the first error on either side wins."""
+    handoff: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUE_DEPTH)
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        while (piece := handoff.get()) is not None:
+            if failed:
+                continue  # keep draining so the producer never blocks on a full queue
+            try:
+                sink.feed(piece)
+            except BaseException as exc:  # re-raised on the calling thread
+                failed.append(exc)
+
+    worker = threading.Thread(target=work, name="layerscope-measure", daemon=True)
+    worker.start()
+    try:
+        for piece in pieces:
+            if failed:
+                break
+            handoff.put(piece)
+    finally:
+        handoff.put(None)
+        worker.join()
+    if failed:
+        raise failed[0]
+
+
+def _layer_error(
+    exc: CorruptLayerError, descriptor: Descriptor, compression: Compression, head: bytes, sink: _Sink
+) -> CorruptLayerError:
+    """The error named after the layer; data that is no known format is described as such."""
+    message = exc.message
+    if compression is Compression.NONE and sink.walker.headers == 0 and message.startswith("tar"):
+        try:
+            declared = str(layer_compression(descriptor.media_type))
+        except UnsupportedMediaTypeError:
+            declared = "unknown"
+        message = (
+            f"data is neither gzip, zstd nor tar (starts with {head.hex(' ') or 'nothing'}; "
+            f"the media type says {declared}): {message}"
+        )
+    return CorruptLayerError(f"layer {descriptor.digest}: {message}", hint=exc.hint)

@@ -1,0 +1,411 @@
+"""A push-style tar walker: feed a tar stream in pieces of any size, get entry counts and extracted bytes.
+
+Only the 512-byte header blocks (and the small pax / GNU long-name records) are looked at; file data is
+skipped by arithmetic, so memory stays constant and the cost is per entry, not per byte.
+
+Formats (every header must pass its checksum, unsigned or historic signed):
+
+- POSIX ustar and pax, IEEE Std 1003.1-2017 `pax`, "ustar Interchange Format" and "pax Interchange Format":
+  `prefix` + `name`; `x` extended headers override `path` and `size` of the next entry; `g` global headers
+  apply to every later entry unless overridden; an empty value deletes a key.
+  https://pubs.opengroup.org/onlinepubs/9699919799/utilities/pax.html
+- GNU tar (https://www.gnu.org/software/tar/manual/html_node/Standard.html): `L` / `K` long names,
+  base-256 numeric fields (high bit of the first byte set), old-style sparse files (`S`, with extension
+  blocks) and the pax sparse formats 0.0 / 0.1 / 1.0 (`GNU.sparse.*` keys). A sparse file counts its
+  *logical* size (what extraction writes to disk, holes included) as extracted bytes.
+- star's 131-byte prefix (`tar\\0` at offset 508).
+
+Where the formats leave room, the walker does what Go's archive/tar does — the reader containerd and
+moby use to apply layers, so what a node can extract:
+
+- Hard links, symlinks, directories, character/block devices and FIFOs carry no data whatever their size
+  field says; every other type (including unknown ones) is followed by `size` bytes of data.
+- A `\\0`-type entry whose name ends in `/` is a directory (pre-POSIX tar).
+- The archive ends at two zero blocks; whatever follows is not parsed. End of input right after a header
+  boundary — after one zero block, or with no trailer at all (also an empty stream) — is a clean end,
+  as for GNU tar and Go. A zero block followed by a non-zero block, end of input inside a header or
+  file data, and an extension header with no entry after it are errors.
+
+Every problem is a CorruptLayerError naming the byte offset; malformed input never raises anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from layerscope.errors import CorruptLayerError
+
+__all__ = ["DEFAULT_MAX_ENTRIES", "DEFAULT_MAX_HEADER_BYTES", "TarStats", "TarWalker"]
+
+BLOCK = 512
+#: Go's archive/tar refuses pax and GNU long-name records over 1 MiB (maxSpecialFileSize); so do we.
+DEFAULT_MAX_HEADER_BYTES = 1 << 20
+#: Windows Server Core base layers hold a few hundred thousand headers (a pax header per file).
+DEFAULT_MAX_ENTRIES = 10_000_000
+
+_ZERO_BLOCK = bytes(BLOCK)
+_HIGH_BYTES = bytes(range(128, 256))
+_OCTAL_DIGITS = b"01234567"
+_USTAR_MAGIC = b"ustar\x00"
+
+# Typeflags, as ints (a bytes object indexes to ints).
+_REG, _AREG, _CONT = ord("0"), 0, ord("7")
+_LNK, _SYM, _CHR, _BLK, _DIR, _FIFO = (ord(c) for c in "123456")
+_PAX, _PAX_GLOBAL = ord("x"), ord("g")
+_GNU_LONGNAME, _GNU_LONGLINK, _GNU_SPARSE = ord("L"), ord("K"), ord("S")
+_REGULAR = frozenset((_REG, _AREG, _CONT, _GNU_SPARSE))
+# Types Go's archive/tar reads no data for (isHeaderOnlyType), whatever the size field says.
+_HEADER_ONLY = frozenset((_LNK, _SYM, _CHR, _BLK, _DIR, _FIFO))
+
+# pax keys the walker needs; others (mtime, uname, MSWINDOWS.rawsd, …) are parsed and dropped so that a
+# chain of extension headers cannot grow memory.
+_PAX_KEYS = frozenset({b"path", b"size", b"GNU.sparse.name", b"GNU.sparse.size", b"GNU.sparse.realsize"})
+
+# Walker modes: what the next `_need` bytes are.
+_HEADER, _CAPTURE, _SPARSE_EXT, _ZERO, _END = range(5)
+
+
+@dataclass(frozen=True, slots=True)
+class TarStats:
+    """What a tar stream holds; `windows_*` are None unless it has top-level `Files/` and `Hives/`."""
+
+    files: int
+    dirs: int
+    symlinks: int
+    hardlinks: int
+    whiteouts: int
+    other_entries: int
+    extracted_bytes: int
+    windows_files_bytes: int | None
+    windows_hives_bytes: int | None
+
+
+def _padded(size: int) -> int:
+    return (size + BLOCK - 1) & ~(BLOCK - 1)
+
+
+def _cstring(field: bytes) -> bytes:
+    """A NUL-terminated header string (ustar: NUL-terminated unless it fills the field)."""
+    end = field.find(0)
+    return field if end < 0 else field[:end]
+
+
+class TarWalker:
+    """Counts a tar stream fed in pieces; raises CorruptLayerError for anything that is not valid tar."""
+
+    def __init__(
+        self, *, max_entries: int = DEFAULT_MAX_ENTRIES, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+    ) -> None:
+        self._max_entries = max_entries
+        self._max_header_bytes = max_header_bytes
+        self._mode = _HEADER
+        self._need = BLOCK
+        self._buf = bytearray()
+        self._skip = 0
+        self._fed = 0
+        self._offset = 0  # stream offset of the block / record being dispatched, for messages
+        self._headers = 0
+        # Extension state for the next entry (pax `x`, GNU `L`/`K`) and the pax globals (`g`).
+        self._pending = False
+        self._pax: dict[bytes, bytes] | None = None
+        self._long_name: bytes | None = None
+        self._globals: dict[bytes, bytes] = {}
+        self._capture_type = 0
+        self._capture_size = 0
+        self._sparse_skip = 0
+        self.files = self.dirs = self.symlinks = self.hardlinks = self.whiteouts = self.other_entries = 0
+        self.extracted_bytes = 0
+        self._files_bytes = self._hives_bytes = 0
+        self._saw_files = self._saw_hives = False
+
+    @property
+    def headers(self) -> int:
+        """Tar headers parsed so far (members and extension headers)."""
+        return self._headers
+
+    # -- feeding ------------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Walk the next piece of the tar stream."""
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        n = len(data)
+        base = self._fed
+        self._fed = base + n
+        pos = 0
+        buf = self._buf
+        while pos < n:
+            skip = self._skip
+            if skip:
+                if skip >= n - pos:
+                    self._skip = skip - (n - pos)
+                    return
+                pos += skip
+                self._skip = 0
+            if self._mode == _END:
+                return
+            need = self._need
+            if buf:
+                take = min(need - len(buf), n - pos)
+                buf += data[pos : pos + take]
+                pos += take
+                if len(buf) < need:
+                    return
+                piece = bytes(buf)
+                buf.clear()
+            elif n - pos >= need:
+                piece = data[pos : pos + need]
+                pos += need
+            else:
+                buf += data[pos:]
+                return
+            self._offset = base + pos - need
+            self._dispatch(piece)
+
+    def finish(self) -> TarStats:
+        """End of the stream: the counts, or CorruptLayerError if the tar stopped mid-way."""
+        if self._mode != _END:
+            if self._skip or self._buf or self._mode in (_CAPTURE, _SPARSE_EXT):
+                raise self._error(f"tar stream is truncated (ends {self._fed} bytes in, inside an entry)", at=False)
+            if self._pending:
+                raise self._error("tar stream ends after an extension header, before its entry", at=False)
+        windows = self._saw_files and self._saw_hives
+        return TarStats(
+            files=self.files,
+            dirs=self.dirs,
+            symlinks=self.symlinks,
+            hardlinks=self.hardlinks,
+            whiteouts=self.whiteouts,
+            other_entries=self.other_entries,
+            extracted_bytes=self.extracted_bytes,
+            windows_files_bytes=self._files_bytes if windows else None,
+            windows_hives_bytes=self._hives_bytes if windows else None,
+        )
+
+    # -- blocks -------------------------------------------------------------------------------------
+
+    def _dispatch(self, piece: bytes) -> None:
+        mode = self._mode
+        if mode == _HEADER:
+            self._header(piece)
+        elif mode == _CAPTURE:
+            self._captured(piece)
+        elif mode == _SPARSE_EXT:
+            # GNU old sparse extension block: 21 (offset, numbytes) pairs, then `isextended` at 504.
+            if not piece[504]:
+                self._mode, self._need, self._skip = _HEADER, BLOCK, self._sparse_skip
+        elif piece == _ZERO_BLOCK:  # _ZERO: the second block of the end-of-archive marker
+            self._mode = _END
+        else:
+            raise self._error("tar has a lone zero block followed by more headers")
+
+    def _header(self, block: bytes) -> None:
+        if block == _ZERO_BLOCK:
+            if self._pending:
+                raise self._error("tar extension header is followed by the end-of-archive marker")
+            self._mode = _ZERO
+            return
+        self._check_checksum(block)
+        self._headers += 1
+        if self._headers > self._max_entries:
+            raise self._error(
+                f"tar has more than {self._max_entries} headers",
+                hint="a layer this large is unusual; raise Limits.max_entries if it is legitimate",
+            )
+        flag = block[156]
+        size = _number(block[124:136])
+        if size is None:
+            raise self._error("tar header has an invalid size field")
+        if flag in (_PAX, _PAX_GLOBAL, _GNU_LONGNAME, _GNU_LONGLINK):
+            if size > self._max_header_bytes:
+                raise self._error(
+                    f"tar extension header of {size} bytes exceeds the {self._max_header_bytes}-byte limit",
+                    hint="raise Limits.max_header_bytes if this layer is legitimate",
+                )
+            if flag != _PAX_GLOBAL:
+                self._pending = True
+            if flag == _GNU_LONGLINK:  # the link target is not needed: skip it
+                self._skip = _padded(size)
+            elif size:
+                self._mode, self._need = _CAPTURE, size
+                self._capture_type, self._capture_size = flag, size
+            else:
+                self._captured(b"", flag=flag)
+            return
+        self._member(block, flag, size)
+
+    def _captured(self, data: bytes, *, flag: int | None = None) -> None:
+        if flag is None:
+            flag = self._capture_type
+            self._mode, self._need = _HEADER, BLOCK
+            self._skip = _padded(self._capture_size) - self._capture_size
+        if flag == _GNU_LONGNAME:
+            self._long_name = _cstring(data)
+            return
+        records = _parse_pax(data)
+        if records is None:
+            raise self._error("tar pax extended header has a malformed record")
+        if flag == _PAX_GLOBAL:
+            _merge(self._globals, records)
+        else:
+            if self._pax is None:
+                self._pax = {}
+            # An empty value in an `x` header deletes the global value for this entry: keep it as b""
+            # here and drop it when the two are merged.
+            self._pax.update(records)
+
+    def _member(self, block: bytes, flag: int, size: int) -> None:
+        name = self._long_name
+        if name is None:
+            name = _cstring(block[:100])
+            if block[257:263] == _USTAR_MAGIC:  # POSIX ustar / pax (and star): the name has a prefix
+                prefix = _cstring(block[345:476] if block[508:512] == b"tar\x00" else block[345:500])
+                if prefix:
+                    name = prefix + b"/" + name
+        realsize = None
+        pax = self._pax
+        if self._globals:
+            merged = dict(self._globals)
+            _merge(merged, pax or {})
+            pax = merged
+        elif pax:
+            pax = {k: v for k, v in pax.items() if v}
+        if pax:
+            if b"path" in pax:
+                name = pax[b"path"]
+            if b"size" in pax:
+                size = self._decimal(pax[b"size"], "size")
+            # pax sparse formats (GNU tar manual, "Storing Sparse Files"): 1.0 keeps the logical size in
+            # GNU.sparse.realsize, 0.0 / 0.1 in GNU.sparse.size; the real name is GNU.sparse.name.
+            if b"GNU.sparse.realsize" in pax:
+                realsize = self._decimal(pax[b"GNU.sparse.realsize"], "GNU.sparse.realsize")
+            elif b"GNU.sparse.size" in pax:
+                realsize = self._decimal(pax[b"GNU.sparse.size"], "GNU.sparse.size")
+            if b"GNU.sparse.name" in pax:
+                name = pax[b"GNU.sparse.name"]
+        self._pax = None
+        self._long_name = None
+        self._pending = False
+
+        if flag == _AREG and name.endswith(b"/"):
+            flag = _DIR
+        skip = 0 if flag in _HEADER_ONLY else _padded(size)
+        if flag == _GNU_SPARSE:
+            realsize = _number(block[483:495])
+            if realsize is None:
+                raise self._error("tar GNU sparse header has an invalid realsize field")
+            if block[482]:  # isextended: extension blocks come before the data
+                self._mode, self._need, self._sparse_skip = _SPARSE_EXT, BLOCK, skip
+                skip = 0
+        self._skip = skip
+
+        # Classify by path: strip "./" and "/" so that "./Files/x" and "Files/x" are the same entry.
+        while name.startswith(b"./"):
+            name = name[2:]
+        name = name.lstrip(b"/")
+        top = name.partition(b"/")[0]
+        if top == b"Files":
+            self._saw_files = True
+        elif top == b"Hives":
+            self._saw_hives = True
+        # OCI image-spec layer.md "Whiteouts": a basename starting with .wh. (including the opaque marker
+        # .wh..wh..opq) deletes something in a lower layer; it is not a file and extracts to nothing.
+        if name.rstrip(b"/").rpartition(b"/")[2].startswith(b".wh."):
+            self.whiteouts += 1
+        elif flag in _REGULAR:
+            self.files += 1
+            extracted = size if realsize is None else realsize
+            self.extracted_bytes += extracted
+            if top == b"Files":
+                self._files_bytes += extracted
+            elif top == b"Hives":
+                self._hives_bytes += extracted
+        elif flag == _DIR:
+            self.dirs += 1
+        elif flag == _SYM:
+            self.symlinks += 1
+        elif flag == _LNK:
+            self.hardlinks += 1
+        else:
+            self.other_entries += 1
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _check_checksum(self, block: bytes) -> None:
+        stored = _number(block[148:156])
+        field = block[148:156]
+        # The checksum is the sum of the header bytes with the checksum field taken as eight spaces.
+        unsigned = sum(block) - sum(field) + 8 * 0x20
+        if stored == unsigned:
+            return
+        # Historic tars summed signed chars; GNU tar, Go and Python's tarfile accept both.
+        high = (BLOCK - len(block.translate(None, _HIGH_BYTES))) - (8 - len(field.translate(None, _HIGH_BYTES)))
+        if stored != unsigned - 256 * high:
+            raise self._error(
+                "tar header checksum does not match" if stored is not None else "tar header is not valid",
+                hint="the layer is not a valid tar stream (or was damaged in transit)",
+            )
+
+    def _decimal(self, value: bytes, key: str) -> int:
+        # pax numbers are decimal (POSIX pax "size"); Go rejects signs and negatives, so do we.
+        if not value.isdigit():
+            raise self._error(f"tar pax record {key}={value[:30]!r} is not a non-negative decimal number")
+        return int(value)
+
+    def _error(self, message: str, *, hint: str | None = None, at: bool = True) -> CorruptLayerError:
+        where = f" at tar offset {self._offset}" if at else ""
+        return CorruptLayerError(
+            message + where, hint=hint or "the layer is not a valid tar stream (or was damaged in transit)"
+        )
+
+
+def _number(field: bytes) -> int | None:
+    """A numeric header field (octal, or GNU base-256); None when it is malformed or negative."""
+    first = field[0]
+    if first & 0x80:
+        # GNU base-256: bit 7 marks binary, bit 6 is the sign (two's complement); negative is never valid.
+        if first & 0x40:
+            return None
+        return int.from_bytes(field, "big") ^ (0x80 << (8 * (len(field) - 1)))
+    # Octal, padded with spaces or NULs on either side (Go trims both; tarfile cuts at the first NUL).
+    digits = field.strip(b" \x00")
+    if not digits:
+        return 0
+    if digits.strip(_OCTAL_DIGITS):
+        return None
+    return int(digits, 8)
+
+
+def _parse_pax(data: bytes) -> dict[bytes, bytes] | None:
+    """The records of a pax extended header we care about ("%d %s=%s\\n", length counts itself); None if bad."""
+    out: dict[bytes, bytes] = {}
+    pos = 0
+    end_all = len(data)
+    while pos < end_all:
+        if data[pos] == 0 and not data[pos:].strip(b"\x00"):
+            break  # some writers NUL-pad the record area; what follows the last record is padding only
+        space = data.find(b" ", pos, pos + 21)
+        if space <= pos:
+            return None
+        length_field = data[pos:space]
+        if not length_field.isdigit():
+            return None
+        end = pos + int(length_field)
+        if end > end_all or end <= space + 1 or data[end - 1] != 0x0A:
+            return None
+        key, eq, value = data[space + 1 : end - 1].partition(b"=")
+        if not eq or not key:
+            return None
+        if key in _PAX_KEYS:
+            out[key] = value
+        pos = end
+    return out
+
+
+def _merge(into: dict[bytes, bytes], records: dict[bytes, bytes]) -> None:
+    """Apply pax records: an empty value deletes the key (POSIX pax, "pax Extended Header")."""
+    for key, value in records.items():
+        if value:
+            into[key] = value
+        else:
+            into.pop(key, None)
