@@ -113,12 +113,9 @@ class RegistryConfig:
         host = self.hosts.get(key, HostConfig())
         endpoint = (host.endpoint or _ENDPOINT_DEFAULTS.get(key) or key).lower()
         loopback = is_loopback_host(endpoint)
-        if host.plain_http is not None:
-            plain = host.plain_http
-        else:
-            # Like docker: loopback registries are trusted over plain http (dockerd's default
-            # insecure-registries include 127.0.0.0/8); anything else needs TLS unless asked otherwise.
-            plain = self.plain_http or loopback
+        # Like docker: loopback registries are trusted over plain http (dockerd's default
+        # insecure-registries include 127.0.0.0/8); anything else needs TLS unless asked otherwise.
+        plain = host.plain_http if host.plain_http is not None else (self.plain_http or loopback)
         return ResolvedHost(
             name=key,
             endpoint=endpoint,
