@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from layerscope import estimate
-from layerscope.errors import InvalidManifestError, NotFoundError, UnsupportedMediaTypeError
+from layerscope.errors import CorruptLayerError, InvalidManifestError, NotFoundError, UnsupportedMediaTypeError
 from layerscope.measure import measure_layer
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.observer import NullObserver, Observer
@@ -142,7 +142,15 @@ class Analyzer:
         self.observer.layer_started(desc.digest, desc.size)
         try:
             with self.source.open_blob(ref, desc) as chunks:
-                result = measure_layer(self._progress(desc.digest, chunks), desc, expected_diff_id=diff_id)
+                stream = self._progress(desc.digest, chunks)
+                try:
+                    result = measure_layer(stream, desc, expected_diff_id=diff_id)
+                except CorruptLayerError:
+                    # Corrupt data may be the registry's fault (bytes damaged in transit or at rest) rather
+                    # than the image's: read to the end so the digest check can say which (exit message).
+                    for _ in stream:
+                        pass
+                    raise
         finally:
             self.observer.layer_done(desc.digest)
         if self.store is not None:

@@ -179,7 +179,7 @@ def analyze(
             registry_config = RegistryConfig(plain_http=True)
         with _StderrObserver(progress=not no_progress) as observer:
             store = _store(no_store, store_path, observer)
-            source = RoutingSource(registry_config)
+            source = RoutingSource(registry_config, observer)
             mode = Mode.EXACT if exact else Mode.ESTIMATE if estimate_fallback == "unknown" else Mode.ESTIMATE_OR_EXACT
             analyzer = Analyzer(source, store=store, observer=observer, workers=concurrency, mode=mode)
             try:

@@ -7,12 +7,13 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from layerscope.layout import LayoutSource
+from layerscope.observer import NullObserver, Observer
 from layerscope.oci import Descriptor, Index, Manifest
 from layerscope.reference import LayoutReference, Reference
 from layerscope.source import ContentSource
 
 if TYPE_CHECKING:
-    from layerscope.registry import RegistryConfig
+    from layerscope.registry import DockerCredentialStore, RegistryConfig
 
 __all__ = ["RoutingSource"]
 
@@ -20,19 +21,22 @@ __all__ = ["RoutingSource"]
 class RoutingSource:
     """Layout references go to LayoutSource; registry references to one lazily created RegistryClient."""
 
-    def __init__(self, registry_config: RegistryConfig | None = None) -> None:
+    def __init__(self, registry_config: RegistryConfig | None = None, observer: Observer | None = None) -> None:
         self._config = registry_config
+        self._observer = observer or NullObserver()
         self._layout = LayoutSource()
         self._registry: ContentSource | None = None
+        self._credentials: DockerCredentialStore | None = None
 
     def _for(self, ref: Reference) -> ContentSource:
         if isinstance(ref, LayoutReference):
             return self._layout
         if self._registry is None:
             # Imported here so that layout-only runs (and --version) never import httpx.
-            from layerscope.registry import RegistryClient, RegistryConfig
+            from layerscope.registry import DockerCredentialStore, RegistryClient, RegistryConfig
 
-            self._registry = RegistryClient(self._config or RegistryConfig())
+            self._credentials = DockerCredentialStore()
+            self._registry = RegistryClient(self._config or RegistryConfig(), self._credentials)
         return self._registry
 
     def get_manifest(self, ref: Reference, identifier: str | None = None) -> Manifest | Index:
@@ -52,6 +56,9 @@ class RoutingSource:
         return self._for(ref).read_range(ref, descriptor, offset, length)
 
     def close(self) -> None:
-        """Close the registry client, if one was made."""
+        """Close the registry client, if one was made, and pass on credential-lookup warnings."""
+        if self._credentials is not None:
+            for message in self._credentials.warnings:
+                self._observer.warning(message)
         if self._registry is not None:
             self._registry.close()
