@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from layerscope import estimate
+from layerscope.catalog import BaseMatch, Catalog, base_measurements, match_base
 from layerscope.errors import CorruptLayerError, InvalidManifestError, NotFoundError, UnsupportedMediaTypeError
 from layerscope.measure import measure_layer
 from layerscope.measurement import LayerMeasurement, SizeSource
@@ -74,14 +75,14 @@ class Analyzer:
         store: MeasurementStore | None = None,
         observer: Observer | None = None,
         workers: int | None = None,
-        foreign_sizes: Callable[[Descriptor], LayerMeasurement | None] | None = None,
+        catalog: Catalog | None = None,
         mode: Mode = Mode.EXACT,
     ) -> None:
         self.mode = mode
+        self.catalog = catalog
         self.source = source
         self.store = store
         self.observer = observer or NullObserver()
-        self.foreign_sizes = foreign_sizes
         self._pool = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="layer")
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[LayerMeasurement]] = {}
@@ -186,11 +187,32 @@ class Analyzer:
             return future
 
     def _foreign(self, desc: Descriptor, diff_id: str) -> LayerMeasurement:
-        known = self.foreign_sizes(desc) if self.foreign_sizes else None
-        if known is not None:
-            return replace(known, digest=desc.digest, compressed_bytes=desc.size)
-        # Foreign layers live outside the registry (Microsoft's CDN); they are not downloaded.
-        return LayerMeasurement(digest=desc.digest, compressed_bytes=desc.size, size_source=SizeSource.UNKNOWN)
+        # Foreign layers live outside the registry (Microsoft's CDN) and are never downloaded: the catalog
+        # may know their sizes (applied with the base match in _with_base); until then nothing is known.
+        return LayerMeasurement(
+            digest=desc.digest, compressed_bytes=desc.size, size_source=SizeSource.UNKNOWN, diff_id=diff_id
+        )
+
+    def _with_base(
+        self, image: ResolvedImage, layers: tuple[LayerResult, ...]
+    ) -> tuple[BaseMatch | None, tuple[LayerResult, ...]]:
+        """Mark the image's Windows base layers and fill sizes of unmeasured ones from the catalog."""
+        if self.catalog is None:
+            return None, layers
+        match = match_base(image.config, image.manifest.layers, self.catalog)
+        known = base_measurements(match, image.manifest.layers, self.catalog) if match else []
+        out = []
+        for layer in layers:
+            m = layer.measurement
+            is_base = match is not None and layer.index < match.layer_count
+            if m.size_source is SizeSource.UNKNOWN:
+                if is_base:
+                    m = known[layer.index]
+                elif (row := self.catalog.by_digest(layer.digest)) is not None:
+                    m = self.catalog.measurement(row, image.manifest.layers[layer.index], layer.diff_id)
+                m = replace(m, digest=layer.digest, compressed_bytes=layer.measurement.compressed_bytes)
+            out.append(replace(layer, measurement=m, base=is_base))
+        return match, tuple(out)
 
     def measure_images(self, images: Sequence[ResolvedImage]) -> list[ImageResult]:
         """Measure every layer of *images* (each unique blob once, concurrently) and build results."""
@@ -219,6 +241,7 @@ class Analyzer:
                 )
                 for i, (desc, m) in enumerate(zip(image.manifest.layers, measured, strict=True))
             )
+            base, layers = self._with_base(image, layers)
             results.append(
                 ImageResult(
                     reference=image.reference,
@@ -228,6 +251,7 @@ class Analyzer:
                     platform=image.config.platform,
                     config_digest=image.config.digest,
                     layers=layers,
+                    base=base,
                 )
             )
         return results

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from layerscope.catalog.match import BaseMatch
 from layerscope.measurement import LayerMeasurement
 from layerscope.oci import Platform
 
-__all__ = ["AnalysisRun", "BaseInfo", "DriftInfo", "ImageResult", "LayerResult", "Totals"]
-
-
-@dataclass(frozen=True, slots=True)
-class BaseInfo:
-    """The Windows base an image was built on (the JSON `base` object)."""
-
-    image: str | None
-    channel: str | None
-    os_version: str | None
-    month: str | None
-    layers: int
-    match: str  # "digest" | "diff_id" | "history"
+__all__ = ["AnalysisRun", "DriftInfo", "ImageResult", "LayerResult", "Totals"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +19,9 @@ class DriftInfo:
     baked_month: str | None
     image_os_version: str | None
     image_month: str | None
-    bytes_to_pull: int
+    bytes_to_pull: int | None
     rebuild_on: str | None = None
+    layers: tuple[int, ...] = ()  # indexes of the image's base layers the node does not hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +93,7 @@ class ImageResult:
     platform: Platform
     config_digest: str
     layers: tuple[LayerResult, ...]
-    base: BaseInfo | None = None
+    base: BaseMatch | None = None
     drift: DriftInfo | None = None
     warnings: tuple[str, ...] = ()
 

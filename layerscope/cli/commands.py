@@ -2,81 +2,103 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from layerscope.cli.app import StderrObserver, cli, errors, open_store
 
+if TYPE_CHECKING:
+    from layerscope.session import Settings as Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def settings_options(f: F) -> F:
+    """Options shared by every command that reads images (analyze, report, recommend, pull-list)."""
+    options = [
+        click.option("--platform", "platform", help="OS/ARCH[/VARIANT][:OS_VERSION_PREFIX] of an index to analyse."),
+        click.option("--profile", help="Node profile: a shipped name (see `profile list`) or a YAML/JSON file."),
+        click.option(
+            "--baked",
+            multiple=True,
+            metavar="REF|FILE",
+            help="Image the node holds at boot (repeatable; a pull list file works), added to the profile's.",
+        ),
+        click.option("--plain-http", is_flag=True, help="Use http:// for every registry (loopback hosts always do)."),
+        click.option(
+            "--mirror",
+            multiple=True,
+            metavar="HOST=ENDPOINT",
+            help="Contact ENDPOINT for registry HOST (repeatable), e.g. mcr.microsoft.com=127.0.0.1:5000.",
+        ),
+        click.option("--timeout", type=click.FloatRange(0.1, 3600), help="Network timeout in seconds (default 60)."),
+        click.option("--no-progress", is_flag=True, help="No progress bars (they only show on a terminal anyway)."),
+        click.option("--no-store", is_flag=True, help="Do not read or write the measurement store."),
+        click.option("--store", "store_path", type=click.Path(dir_okay=False), help="Measurement store file."),
+        click.option("--concurrency", type=click.IntRange(1, 64), help="Layers measured at once (default 4)."),
+        click.option(
+            "--exact/--estimate",
+            default=True,
+            help="Count every byte (default), or estimate from a few bytes per layer (labelled in size_source).",
+        ),
+        click.option(
+            "--estimate-fallback",
+            type=click.Choice(["unknown", "exact"]),
+            default="unknown",
+            show_default=True,
+            help="With --estimate: what to do for a layer with no safe estimate.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def build_settings(options: dict[str, Any]) -> Settings:
+    """Settings from the shared options (pops them from *options*)."""
+    from layerscope.analysis import Mode
+    from layerscope.platforms import parse_platform_filter
+    from layerscope.session import Settings, parse_mirrors
+    from layerscope.store import default_store_path
+
+    platform = options.pop("platform")
+    exact, fallback = options.pop("exact"), options.pop("estimate_fallback")
+    no_store, store_path = options.pop("no_store"), options.pop("store_path")
+    options.pop("no_progress")
+    return Settings(
+        platform=parse_platform_filter(platform) if platform else None,
+        mode=Mode.EXACT if exact else Mode.ESTIMATE if fallback == "unknown" else Mode.ESTIMATE_OR_EXACT,
+        store_path=None if no_store else Path(store_path) if store_path else default_store_path(),
+        concurrency=options.pop("concurrency"),
+        plain_http=options.pop("plain_http"),
+        mirrors=parse_mirrors(options.pop("mirror")),
+        timeout=options.pop("timeout"),
+        profile=options.pop("profile"),
+        baked=tuple(options.pop("baked")),
+    )
+
 
 @cli.command()
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
-@click.option("--platform", "platform", help="OS/ARCH[/VARIANT][:OS_VERSION_PREFIX] of an index to analyse.")
+@settings_options
 @click.option(
     "-o", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table", show_default=True
 )
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
-@click.option("--plain-http", is_flag=True, help="Use http:// for every registry (loopback hosts always do).")
-@click.option("--no-progress", is_flag=True, help="No progress bars (they only show on a terminal anyway).")
-@click.option("--no-store", is_flag=True, help="Do not read or write the measurement store.")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False), help="Measurement store file.")
-@click.option("--concurrency", type=click.IntRange(1, 64), help="Layers measured at once (default 4).")
-@click.option(
-    "--exact/--estimate",
-    default=True,
-    help="Stream and count every byte (default), or estimate from a few bytes per layer, labelled in size_source.",
-)
-@click.option(
-    "--estimate-fallback",
-    type=click.Choice(["unknown", "exact"]),
-    default="unknown",
-    show_default=True,
-    help="With --estimate: what to do for a layer with no safe estimate.",
-)
-def analyze(
-    refs: Sequence[str],
-    platform: str | None,
-    fmt: str,
-    output: str | None,
-    plain_http: bool,
-    no_progress: bool,
-    no_store: bool,
-    store_path: str | None,
-    concurrency: int | None,
-    exact: bool,
-    estimate_fallback: str,
-) -> None:
+def analyze(refs: Sequence[str], fmt: str, output: str | None, **options: Any) -> None:
     """Measure every layer of REF... (registry references or oci:PATH[:TAG])."""
     with errors():
-        from layerscope.analysis import Analyzer, Mode
-        from layerscope.platforms import parse_platform_filter
-        from layerscope.reference import parse_reference
-        from layerscope.report import AnalysisFormat, render_analysis
-        from layerscope.results import AnalysisRun
-        from layerscope.sources import RoutingSource
-
-        parsed = [parse_reference(r) for r in refs]
-        pfilter = parse_platform_filter(platform) if platform else None
-        registry_config = None
-        if plain_http:
-            from layerscope.registry import RegistryConfig
-
-            registry_config = RegistryConfig(plain_http=True)
-        with StderrObserver(progress=not no_progress) as observer:
-            store = open_store(no_store, store_path, observer)
-            source = RoutingSource(registry_config, observer)
-            mode = Mode.EXACT if exact else Mode.ESTIMATE if estimate_fallback == "unknown" else Mode.ESTIMATE_OR_EXACT
-            analyzer = Analyzer(source, store=store, observer=observer, workers=concurrency, mode=mode)
-            try:
-                images = analyzer.analyze(parsed, pfilter)
-            finally:
-                analyzer.close()
-                source.close()
-                if store is not None:
-                    store.close()
-        run = AnalysisRun(images=tuple(images))
         from layerscope.output import write_output
+        from layerscope.report import AnalysisFormat, render_analysis
+        from layerscope.session import Session
 
+        progress = not options["no_progress"]
+        settings = build_settings(options)
+        with StderrObserver(progress=progress) as observer, Session(settings, observer) as session:
+            run = session.analyze(refs)
         write_output(render_analysis(run, AnalysisFormat(fmt)), output)
 
 

@@ -51,16 +51,7 @@ def image_document(image: ImageResult) -> dict[str, Any]:
         "media_type": image.media_type,
         "platform": image.platform.to_json(),
         "config_digest": image.config_digest,
-        "base": None
-        if base is None
-        else {
-            "image": base.image,
-            "channel": base.channel,
-            "os_version": base.os_version,
-            "month": base.month,
-            "layers": base.layers,
-            "match": base.match,
-        },
+        "base": None if base is None else base.to_json(),
         "layers": [_layer(layer) for layer in image.layers],
         "drift": None
         if drift is None

@@ -31,7 +31,7 @@ def _title(image: ImageResult) -> list[str]:
         d = image.drift
         lines.append(
             f"DRIFT  baked base {d.baked_os_version} ({d.baked_month or '?'}) vs image base {d.image_os_version}"
-            f" ({d.image_month or '?'}): {format_size(d.bytes_to_pull)} of base layers will be pulled"
+            f" ({d.image_month or '?'}): {_size(d.bytes_to_pull)} of base layers will be pulled"
             + (f"; rebuild on {d.rebuild_on}" if d.rebuild_on else "")
         )
     return lines

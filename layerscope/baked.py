@@ -1,0 +1,169 @@
+"""The baked set of a node: which layer chains it holds at boot, and what that means for an image.
+
+A node holds layer *n* only if it holds the whole chain 0..n (OCI chain IDs; DESIGN.md "Words"), so
+cache hits are computed by chain ID, never by a single digest. Baked entries are resolved through the
+content source (manifest + config only, never a layer), which gives exact chain IDs. An entry that cannot
+be resolved (offline, or a tag such as `servercore:ltsc2019` that the AMI froze at its patch month) falls
+back to the catalog: a declared revision (`os_version`/`month` in a profile, or a pinned MCR index) makes
+an image's base layers cached when the image's base is that same revision; an entry whose revision is
+unknown leaves those base layers `cached: null` — unknown, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from layerscope.analysis import Analyzer
+from layerscope.catalog import (
+    BaseMatch,
+    Catalog,
+    declared_base,
+    detect_drift,
+    family_of_image,
+    isolation_compatible,
+    match_base,
+    suggest_rebuild,
+)
+from layerscope.catalog.model import CHANNEL_TAGS
+from layerscope.errors import ContentError, InvalidReference, RegistryError
+from layerscope.observer import NullObserver, Observer
+from layerscope.plan.chain import chain_ids
+from layerscope.plan.profile import BakedImage, NodeProfile
+from layerscope.platforms import PlatformFilter
+from layerscope.reference import ImageReference, parse_reference
+from layerscope.results import DriftInfo, ImageResult
+
+__all__ = ["BakedSet", "apply_baked", "resolve_baked"]
+
+
+@dataclass(frozen=True, slots=True)
+class BakedSet:
+    """What a node holds at boot: exact chains where resolved, catalog revisions where only declared."""
+
+    references: tuple[str, ...]  # digest-pinned where resolved, else as given
+    chain_ids: frozenset[str]
+    bases: tuple[BaseMatch, ...]  # Windows bases of resolved entries, and declared revisions
+    undetermined: tuple[tuple[str, str], ...] = ()  # (family, channel) held at an unknown revision
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is baked."""
+        return not self.references
+
+
+def _family_channel(reference: str) -> tuple[str, str] | None:
+    try:
+        ref = parse_reference(reference)
+    except InvalidReference:
+        return None
+    if not isinstance(ref, ImageReference):
+        return None
+    family = family_of_image(f"{ref.registry}/{ref.repository}")
+    tag = (ref.tag or "").lower().removesuffix("-amd64")
+    channel = next((c for c, tags in CHANNEL_TAGS.items() if tag in tags), None)
+    return (family, channel) if family and channel else None
+
+
+def resolve_baked(
+    analyzer: Analyzer,
+    entries: Sequence[BakedImage],
+    catalog: Catalog,
+    platform: PlatformFilter | None = None,
+    observer: Observer | None = None,
+) -> BakedSet:
+    """Resolve baked entries to chain IDs (manifest + config only) or, failing that, catalog revisions."""
+    observer = observer or NullObserver()
+    refs: list[str] = []
+    chains: set[str] = set()
+    bases: list[BaseMatch] = []
+    undetermined: list[tuple[str, str]] = []
+    for entry in entries:
+        try:
+            images = analyzer.resolve(parse_reference(entry.reference), platform)
+        except (RegistryError, ContentError) as exc:
+            declared = declared_base(catalog, entry.reference, entry.os_version, entry.month)
+            if declared is not None and declared.os_version is not None:
+                bases.append(declared)
+                refs.append(entry.reference)
+                observer.warning(
+                    f"baked image {entry.reference} not resolved ({exc.message}); using its declared revision"
+                    f" {declared.os_version}"
+                )
+                continue
+            fc = _family_channel(entry.reference)
+            if fc is not None:
+                undetermined.append(fc)
+            refs.append(entry.reference)
+            observer.warning(
+                f"baked image {entry.reference} not resolved ({exc.message}); its layers are unknown"
+                " (give --baked with a digest, or os_version/month in the profile)"
+            )
+            continue
+        for image in images:
+            refs.append(image.ref.with_digest(image.manifest.digest).pinned())
+            chains.update(chain_ids(list(image.config.diff_ids)))
+            match = match_base(image.config, image.manifest.layers, catalog)
+            if match is not None:
+                bases.append(match)
+    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined))
+
+
+def _same_revision(a: BaseMatch, b: BaseMatch) -> bool:
+    return (
+        a.family is not None
+        and a.family == b.family
+        and a.channel == b.channel
+        and a.os_version is not None
+        and a.os_version == b.os_version
+    )
+
+
+def apply_baked(
+    image: ImageResult, baked: BakedSet, catalog: Catalog, profile: NodeProfile | None = None
+) -> ImageResult:
+    """The image with `cached` per layer, drift against the baked bases, and node warnings."""
+    base = image.base
+    declared_hit = base is not None and any(_same_revision(base, b) for b in baked.bases if b.match == "declared")
+    undetermined = base is not None and (base.family, base.channel) in baked.undetermined
+    layers = []
+    state: bool | None = True
+    for layer in image.layers:
+        own: bool | None
+        if (layer.chain_id is not None and layer.chain_id in baked.chain_ids) or (layer.base and declared_hit):
+            own = True
+        elif layer.base and undetermined:
+            own = None
+        else:
+            own = False
+        # A layer is held only if every layer below it is (chain semantics).
+        if own is False or state is False:
+            state = False
+        elif own is None or state is None:
+            state = None
+        layers.append(replace(layer, cached=state))
+    drift_info = None
+    if base is not None:
+        drift = detect_drift(base, baked.bases)
+        if drift is not None:
+            pulled = [layers[i] for i in drift.pulled_layers if layers[i].cached is not True]
+            sizes = [layer.measurement.compressed_bytes for layer in pulled]
+            drift_info = DriftInfo(
+                baked_os_version=drift.baked_os_version,
+                baked_month=drift.baked_month,
+                image_os_version=drift.image_os_version,
+                image_month=drift.image_month,
+                bytes_to_pull=sum(sizes),
+                rebuild_on=suggest_rebuild(drift.baked, catalog),
+                layers=tuple(layer.index for layer in pulled),
+            )
+    warnings = list(image.warnings)
+    if profile is not None:
+        if image.platform.os != "windows":
+            warnings.append(f"{image.platform} image cannot run on the Windows node of profile {profile.name}")
+        elif isolation_compatible(image.platform.os_version, profile.os_version, same_build_only=True) is False:
+            warnings.append(
+                f"OS build {image.platform.os_version} cannot run with process isolation on host build"
+                f" {profile.os_version} (profile {profile.name}); rebuild on the host's LTSC base"
+            )
+    return replace(image, layers=tuple(layers), drift=drift_info, warnings=tuple(warnings))

@@ -1,0 +1,145 @@
+"""One run of layerscope: the content source, store, catalog, node profile and baked set, wired once.
+
+The CLI builds `Settings` from its options and calls `Session.analyze`; `report`, `recommend` and
+`pull-list` reuse the same session so every command sees images the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from layerscope.analysis import Analyzer, Mode
+from layerscope.baked import BakedSet, apply_baked, resolve_baked
+from layerscope.catalog import Catalog
+from layerscope.catalog import load as load_catalog
+from layerscope.errors import UsageError
+from layerscope.observer import NullObserver, Observer
+from layerscope.plan.profile import BakedImage, NodeProfile, load_baked, load_profile
+from layerscope.platforms import PlatformFilter, parse_platform_filter
+from layerscope.reference import parse_reference
+from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
+from layerscope.results import AnalysisRun, ImageResult
+from layerscope.sources import RoutingSource
+from layerscope.store import MeasurementStore
+
+__all__ = ["Session", "Settings", "parse_mirrors"]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run needs to know, as plain data (built by the CLI, or by library users)."""
+
+    platform: PlatformFilter | None = None
+    mode: Mode = Mode.EXACT
+    store_path: Path | None = None  # None: no on-disk store (an in-memory one for this run)
+    concurrency: int | None = None
+    plain_http: bool = False
+    mirrors: Mapping[str, str] = field(default_factory=dict)  # registry host -> endpoint host[:port]
+    timeout: float | None = None  # connect/read timeout in seconds
+    profile: str | None = None  # shipped profile name or a YAML/JSON file
+    baked: tuple[str, ...] = ()  # references or baked-set files, added to the profile's baked set
+    catalog_path: Path | None = None  # user catalog (default: $XDG_DATA_HOME/layerscope/catalog.json)
+
+    def registry_config(self) -> RegistryConfig:
+        """The per-host registry configuration these settings describe."""
+        timeouts = Timeouts(connect=self.timeout, read=self.timeout) if self.timeout else Timeouts()
+        hosts = {host: HostConfig(endpoint=endpoint) for host, endpoint in self.mirrors.items()}
+        return RegistryConfig(hosts=hosts, plain_http=self.plain_http, timeouts=timeouts)
+
+
+def parse_mirrors(values: Sequence[str]) -> dict[str, str]:
+    """`HOST=ENDPOINT` pairs (e.g. `mcr.microsoft.com=127.0.0.1:5000`)."""
+    out = {}
+    for value in values:
+        host, sep, endpoint = value.partition("=")
+        if not sep or not host or not endpoint or "/" in endpoint:
+            raise UsageError(
+                f"invalid mirror {value!r}", hint="use HOST=ENDPOINT, e.g. mcr.microsoft.com=127.0.0.1:5000"
+            )
+        out[host.strip().lower()] = endpoint.strip()
+    return out
+
+
+def _baked_entries(values: Sequence[str]) -> list[BakedImage]:
+    """`--baked` values: a reference, or a file of references (text pull list or JSON)."""
+    entries: list[BakedImage] = []
+    for value in values:
+        if Path(value).is_file():
+            entries.extend(BakedImage(reference=r, source=value) for r in load_baked(value))
+        else:
+            parse_reference(value)  # a clear error for a typo rather than a failed lookup later
+            entries.append(BakedImage(reference=value, source="--baked"))
+    return entries
+
+
+class Session:
+    """Open resources for one run; use as a context manager."""
+
+    def __init__(self, settings: Settings, observer: Observer | None = None) -> None:
+        self.settings = settings
+        self.observer = observer or NullObserver()
+        self.profile: NodeProfile | None = load_profile(settings.profile) if settings.profile else None
+        self.catalog: Catalog = load_catalog(settings.catalog_path)
+        self.store = MeasurementStore(settings.store_path, self.observer)
+        self.source = RoutingSource(settings.registry_config(), self.observer)
+        self.analyzer = Analyzer(
+            self.source,
+            store=self.store,
+            observer=self.observer,
+            workers=settings.concurrency,
+            catalog=self.catalog,
+            mode=settings.mode,
+        )
+        self._baked: BakedSet | None = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the pool, close connections and the store."""
+        self.analyzer.close()
+        self.source.close()
+        self.store.close()
+
+    @property
+    def has_baked_set(self) -> bool:
+        """True when a profile or --baked names what the node holds."""
+        return self.profile is not None or bool(self.settings.baked)
+
+    def baked(self) -> BakedSet:
+        """The node's baked set, resolved once (manifests and configs only)."""
+        if self._baked is None:
+            entries = list(self.profile.baked) if self.profile else []
+            entries += _baked_entries(self.settings.baked)
+            platform = None
+            if self.profile is not None and self.profile.os_version:
+                # The node pulls the variant of a multi-platform base that matches its own build.
+                platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
+            self._baked = resolve_baked(self.analyzer, entries, self.catalog, platform, self.observer)
+        return self._baked
+
+    def images(self, refs: Sequence[str]) -> list[ImageResult]:
+        """Analyse *refs* and, with a baked set, mark what the node holds."""
+        parsed = [parse_reference(r) for r in refs]
+        images = self.analyzer.analyze(parsed, self.settings.platform)
+        if not self.has_baked_set:
+            return images
+        baked = self.baked()
+        return [apply_baked(image, baked, self.catalog, self.profile) for image in images]
+
+    def analyze(self, refs: Sequence[str]) -> AnalysisRun:
+        """The whole `analyze` result."""
+        images = self.images(refs)
+        return AnalysisRun(
+            images=tuple(images),
+            profile=self.profile.name if self.profile else None,
+            baked=self.baked().references if self.has_baked_set else (),
+        )
