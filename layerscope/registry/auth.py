@@ -42,7 +42,9 @@ _MAX_TOKEN_BODY = 1 << 20
 _CLIENT_ID = "layerscope"
 _TOKEN_CHARS = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2 tchar
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-_REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags)/")
+_REPO_PATH = re.compile(r"^/v2/(?P<name>.+?)/(?:manifests|blobs|tags|referrers)/")
+# Methods that change a repository: they need a token with `push` (token spec "scope").
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +150,19 @@ def _parse_one(text: str) -> list[Challenge]:
         challenges.append(Challenge(scheme.lower(), params, token68))
 
 
-def scope_for_path(path: str) -> str | None:
-    """The pull scope a `/v2/NAME/{manifests,blobs,tags}/…` path needs (token spec "scope")."""
+def scope_for_path(path: str, method: str = "GET") -> str | None:
+    """The scope a `/v2/NAME/{manifests,blobs,tags,referrers}/…` request needs (token spec "scope").
+
+    Reads need `pull`; writes need `pull,push` (a blob upload checks the blob first, and the
+    registry's `PUT` of a manifest verifies its blobs, both pull operations); `/v2/_catalog` needs
+    `registry:catalog:*`.
+    """
+    if path == "/v2/_catalog":
+        return "registry:catalog:*"
     m = _REPO_PATH.match(path)
-    return f"repository:{m['name']}:pull" if m else None
+    if m is None:
+        return None
+    return f"repository:{m['name']}:pull,push" if method.upper() in _WRITE_METHODS else f"repository:{m['name']}:pull"
 
 
 class TokenEndpointError(RegistryError):
@@ -197,7 +208,7 @@ class RegistryAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Send *request*, answer one 401 challenge, resend once."""
         origin = _origin(request.url)
-        scope = scope_for_path(request.url.path)
+        scope = scope_for_path(request.url.path, request.method)
         sent = self._cached_header(origin, scope)
         if sent:
             request.headers["Authorization"] = sent

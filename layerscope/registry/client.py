@@ -25,7 +25,7 @@ from typing import Self, TypeVar
 
 import httpx
 
-from layerscope.digest import is_digest, verified_stream, verify_bytes
+from layerscope.digest import compute, is_digest, verified_stream, verify_bytes
 from layerscope.errors import (
     AuthenticationError,
     InvalidManifestError,
@@ -37,14 +37,22 @@ from layerscope.errors import (
     SizeMismatchError,
     UsageError,
 )
-from layerscope.oci import ACCEPT_MANIFESTS, MAX_MANIFEST_BYTES, Descriptor, Index, Manifest, parse_manifest_or_index
+from layerscope.oci import (
+    ACCEPT_MANIFESTS,
+    MAX_MANIFEST_BYTES,
+    Descriptor,
+    Index,
+    Manifest,
+    MediaType,
+    parse_manifest_or_index,
+)
 from layerscope.reference import ImageReference, Reference
 from layerscope.registry.auth import RegistryAuth, TokenEndpointError
 from layerscope.registry.config import RegistryConfig, ResolvedHost, Timeouts
 from layerscope.registry.credentials import CredentialsProvider
 from layerscope.registry.retry import Fail, TruncatedBody, decide
 
-__all__ = ["BLOB_CHUNK_SIZE", "RegistryClient", "redact"]
+__all__ = ["BLOB_CHUNK_SIZE", "RegistryClient", "redact", "referrers_tag"]
 
 T = TypeVar("T")
 
@@ -60,6 +68,9 @@ _NOT_FOUND_CODES = frozenset({"MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "NAME_UNKNOWN"
 _AUTH_CODES = frozenset({"UNAUTHORIZED", "DENIED"})
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 _LINK = re.compile(r"<([^>]*)>([^,<]*)")
+# Answers of a registry without the referrers API (spec "Listing Referrers": 404; some proxies say 405).
+_NO_REFERRERS_API = frozenset({404, 405})
+_REFERRERS_TAG_ATTEMPTS = 3
 _REDACTIONS = (
     (re.compile(r"(?i)\b(authorization\s*[:=]\s*)(?:(?:bearer|basic)\s+)?[^\s,;]+"), r"\1***"),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*"), r"\1 ***"),
@@ -158,6 +169,36 @@ def _next_link(values: list[str]) -> str | None:
     return None
 
 
+def referrers_tag(digest: str) -> str:
+    """The referrers tag schema tag of *digest*: `<alg>-<ref>`, truncated to 128 characters (spec)."""
+    algorithm, _, encoded = digest.partition(":")
+    return f"{algorithm}-{encoded}"[:128]
+
+
+def _referrer_entry(raw: bytes, media_type: str, digest: str) -> tuple[str | None, dict[str, object] | None]:
+    """(subject digest, referrers-index descriptor) of a pushed manifest, or (None, None) without a subject.
+
+    The descriptor carries `artifactType` (the manifest's, else its config's media type) and all the
+    manifest's annotations, as the spec requires of referrers lists.
+    """
+    try:
+        doc = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None, None
+    subject = doc.get("subject") if isinstance(doc, dict) else None
+    if not isinstance(subject, dict) or not is_digest(subject.get("digest")):
+        return None, None
+    entry: dict[str, object] = {"mediaType": media_type, "digest": digest, "size": len(raw)}
+    config = doc.get("config")
+    artifact_type = doc.get("artifactType") or (config.get("mediaType") if isinstance(config, dict) else None)
+    if isinstance(artifact_type, str) and artifact_type:
+        entry["artifactType"] = artifact_type
+    annotations = doc.get("annotations")
+    if isinstance(annotations, dict) and annotations:
+        entry["annotations"] = annotations
+    return str(subject["digest"]), entry
+
+
 class RegistryClient:
     """Reads manifests, blobs and tags from OCI registries; a ContentSource, safe to share between threads."""
 
@@ -190,6 +231,8 @@ class RegistryClient:
         self._lock = threading.Lock()
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._local = threading.local()
+        # Registry endpoints seen to lack the referrers API: later lookups go straight to the tag schema.
+        self._no_referrers_api: set[str] = set()
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -338,6 +381,286 @@ class RegistryClient:
         where = self._where(host, None, "API version check")
         with self._slot(host):
             self._fetch(where, host, f"{host.base_url}/v2/", {}, cap=MAX_ERROR_BODY, too_big=RegistryError)
+
+    # -- writes and discovery (distribution spec "Push", "Listing Referrers", "Content Discovery") ----
+
+    def blob_exists(self, ref: Reference, digest: str) -> bool:
+        """True when ref's repository has the blob *digest* (`HEAD /v2/<name>/blobs/<digest>`)."""
+        image = _image(ref)
+        host = self._config.resolve(image.registry)
+        where = self._where(host, image.repository, f"blob {_short(digest)} check")
+        url = f"{host.base_url}/v2/{image.repository}/blobs/{digest}"
+        with self._slot(host):
+            status, _, _ = self._request(where, host, "HEAD", url, ok=frozenset({200, 404}))
+        return status == 200
+
+    def push_blob(self, ref: Reference, data: bytes, media_type: str = "application/octet-stream") -> Descriptor:
+        """Upload *data* to ref's repository (monolithic POST + PUT) unless it is there already."""
+        image = _image(ref)
+        digest = compute(data)
+        descriptor = Descriptor(media_type=media_type, digest=digest, size=len(data))
+        if self.blob_exists(ref, digest):
+            return descriptor
+        host = self._config.resolve(image.registry)
+        where = self._where(host, image.repository, f"blob {_short(digest)} upload")
+        start = f"{host.base_url}/v2/{image.repository}/blobs/uploads/"
+
+        def attempt() -> None:
+            # POST then PUT as one attempt: a failed PUT may have consumed the upload session, so a retry
+            # starts a new one (spec "Pushing a blob monolithically", POST then PUT).
+            _, headers, _ = self._send(where, host, "POST", start, ok=frozenset({202}))
+            location = headers.get("location")
+            if not location:
+                raise RegistryError(f"{where}: the upload was accepted without a Location")
+            target = httpx.URL(start).join(location)
+            if (target.scheme, target.netloc) != (httpx.URL(start).scheme, httpx.URL(start).netloc):
+                raise RegistryError(f"{where}: the upload location points to another host")
+            target = target.copy_add_param("digest", digest)
+            headers_put = {"Content-Type": "application/octet-stream"}
+            self._send(where, host, "PUT", str(target), headers=headers_put, content=data, ok=frozenset({201}))
+
+        with self._slot(host):
+            self._retrying(where, attempt)
+        return descriptor
+
+    def push_manifest(self, ref: Reference, tag_or_digest: str, raw: bytes, media_type: str) -> str:
+        """PUT a manifest or index as *tag_or_digest*; return its digest.
+
+        A manifest with a `subject` pushed to a registry that does not answer with `OCI-Subject` (it has
+        no referrers API) is also added to the subject's referrers tag index, as the spec asks of clients
+        ("Pushing Manifests with Subject").
+        """
+        image = _image(ref)
+        digest = compute(raw)
+        if is_digest(tag_or_digest) and tag_or_digest != digest:
+            raise UsageError(f"manifest hashes to {_short(digest)}, not {_short(tag_or_digest)}")
+        host = self._config.resolve(image.registry)
+        where = self._where(host, image.repository, f"manifest {_short(tag_or_digest)} upload")
+        url = f"{host.base_url}/v2/{image.repository}/manifests/{tag_or_digest}"
+        with self._slot(host):
+            _, headers, _ = self._request(
+                where, host, "PUT", url, headers={"Content-Type": media_type}, content=raw, ok=frozenset({201})
+            )
+        said = (headers.get("docker-content-digest") or "").strip()
+        if is_digest(said) and said != digest:
+            raise RegistryError(
+                f"{where}: the registry stored {_short(said)} for a manifest hashing to {_short(digest)}"
+            )
+        subject, entry = _referrer_entry(raw, media_type, digest)
+        if subject is not None and entry is not None and not headers.get("oci-subject"):
+            with self._lock:
+                self._no_referrers_api.add(host.endpoint)
+            self._add_to_referrers_tag(ref, subject, entry)
+        return digest
+
+    def referrers(self, ref: Reference, digest: str, artifact_type: str | None = None) -> list[Descriptor]:
+        """Manifests whose `subject` is *digest* (optionally of *artifact_type*), newest API first.
+
+        Uses `GET /v2/<name>/referrers/<digest>`; a registry without it answers 404, and then the
+        referrers tag schema (`<alg>-<hex>` tag holding an image index) is read instead (spec
+        "Listing Referrers" and "Referrers Tag Schema").
+        """
+        image = _image(ref)
+        host = self._config.resolve(image.registry)
+        with self._lock:
+            known_missing = host.endpoint in self._no_referrers_api
+        found: list[Descriptor] | None = None
+        if not known_missing:
+            found = self._referrers_api(image, host, digest, artifact_type)
+            if found is None:
+                with self._lock:
+                    self._no_referrers_api.add(host.endpoint)
+        if found is None:
+            found = self._referrers_from_tag(ref, digest)
+        if artifact_type is not None:
+            found = [d for d in found if d.artifact_type == artifact_type]
+        return found
+
+    def list_repositories(self, registry: str, *, page_size: int | None = None) -> list[str]:
+        """All repository names of *registry* (`GET /v2/_catalog`, following `Link` pages)."""
+        host = self._config.resolve(registry)
+        where = self._where(host, None, "repository catalog")
+        url = httpx.URL(f"{host.base_url}/v2/_catalog")
+        if page_size is not None:
+            url = url.copy_add_param("n", str(page_size))
+        with self._slot(host):
+            return self._json_pages(where, host, url, "repositories")
+
+    # -- internals of writes and discovery -----------------------------------------------------------
+
+    def _send(
+        self,
+        where: _Where,
+        host: ResolvedHost,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        ok: frozenset[int],
+        cap: int = MAX_ERROR_BODY,
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """One request of any method: (status, headers, body up to *cap*) when the status is in *ok*."""
+        request = self._http.build_request(
+            method, url, headers=headers, content=content, timeout=_timeout(host.timeouts)
+        )
+        try:
+            response = self._http.send(request, stream=True, auth=self._auth)
+        except TokenEndpointError as exc:
+            final = self._status_error(where, exc.status, b"", None, prefix=f"{where}: {exc.message}")
+            raise _Failure(final, status=exc.status, retry_after=exc.retry_after) from None
+        except httpx.RequestError as exc:
+            raise _Failure(self._transport_error(where, exc), error=exc) from None
+        try:
+            try:
+                body = b"" if method == "HEAD" else _read_limited(response, cap + 1)
+            except httpx.TransportError as exc:
+                raise _Failure(self._transport_error(where, exc), error=exc) from None
+            except httpx.DecodingError as exc:
+                raise RegistryError(f"{where}: the body does not decode ({type(exc).__name__})") from None
+        finally:
+            response.close()
+        status = response.status_code
+        if status not in ok:
+            retry_after = response.headers.get("retry-after")
+            final = self._status_error(where, status, body[:MAX_ERROR_BODY], retry_after)
+            if isinstance(final, AuthenticationError) and method not in ("GET", "HEAD"):
+                final = AuthenticationError(
+                    final.message, hint="writing needs push rights on the repository: log in as a user who has them"
+                )
+            raise _Failure(final, status=status, retry_after=retry_after)
+        if len(body) > cap:
+            raise RegistryError(f"{where}: more than the {cap}-byte limit")
+        return status, response.headers, body
+
+    def _request(
+        self,
+        where: _Where,
+        host: ResolvedHost,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        ok: frozenset[int],
+        cap: int = MAX_ERROR_BODY,
+    ) -> tuple[int, httpx.Headers, bytes]:
+        """`_send` retried per the policy (PUT of a manifest and HEAD/GET are idempotent)."""
+        return self._retrying(
+            where, lambda: self._send(where, host, method, url, headers=headers, content=content, ok=ok, cap=cap)
+        )
+
+    def _json_pages(self, where: _Where, host: ResolvedHost, url: httpx.URL, key: str) -> list[str]:
+        """The string lists under *key* of every page from *url* on, following `Link: rel="next"`."""
+        origin = (url.scheme, url.netloc)
+        names: list[str] = []
+        seen: set[str] = set()
+        for _ in range(MAX_TAG_PAGES):
+            seen.add(str(url))
+            body, response = self._fetch(
+                where, host, str(url), {"Accept": "application/json"}, cap=MAX_TAGS_PAGE, too_big=RegistryError
+            )
+            try:
+                doc = json.loads(body)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise RegistryError(f"{where}: the answer is not JSON") from None
+            page = doc.get(key) if isinstance(doc, dict) else None
+            if page is not None and (not isinstance(page, list) or not all(isinstance(n, str) for n in page)):
+                raise RegistryError(f"{where}: {key!r} is not a list of strings")
+            names.extend(page or ())
+            link = _next_link(response.headers.get_list("link"))
+            if link is None:
+                return names
+            url = response.url.join(link)
+            if (url.scheme, url.netloc) != origin:
+                raise RegistryError(f"{where}: the next page link points to another host")
+            if str(url) in seen:
+                raise RegistryError(f"{where}: the next page link loops")
+        raise RegistryError(f"{where}: more than {MAX_TAG_PAGES} pages")
+
+    def _referrers_api(
+        self, image: ImageReference, host: ResolvedHost, digest: str, artifact_type: str | None
+    ) -> list[Descriptor] | None:
+        """Referrers from the API (all pages), or None when the registry has no referrers API (404)."""
+        where = self._where(host, image.repository, f"referrers of {_short(digest)}")
+        url = httpx.URL(f"{host.base_url}/v2/{image.repository}/referrers/{digest}")
+        if artifact_type is not None:
+            url = url.copy_add_param("artifactType", artifact_type)
+        origin = (url.scheme, url.netloc)
+        out: list[Descriptor] = []
+        seen: set[str] = set()
+        with self._slot(host):
+            for _ in range(MAX_TAG_PAGES):
+                seen.add(str(url))
+                status, headers, body = self._request(
+                    where,
+                    host,
+                    "GET",
+                    str(url),
+                    headers={"Accept": MediaType.OCI_INDEX},
+                    ok=_NO_REFERRERS_API | {200},
+                    cap=MAX_MANIFEST_BYTES,
+                )
+                if status in _NO_REFERRERS_API:
+                    # Spec: a registry with the API never answers 404 here (an unknown subject has an
+                    # empty list), so 404 means "no API": use the tag schema.
+                    return out or None
+                index = parse_manifest_or_index(body, headers.get("content-type"))
+                if not isinstance(index, Index):
+                    raise InvalidManifestError(f"{where}: the answer is not an image index")
+                out.extend(index.manifests)
+                link = _next_link(headers.get_list("link"))
+                if link is None:
+                    return out
+                url = url.join(link)
+                if (url.scheme, url.netloc) != origin:
+                    raise RegistryError(f"{where}: the next page link points to another host")
+                if str(url) in seen:
+                    raise RegistryError(f"{where}: the next page link loops")
+        raise RegistryError(f"{where}: more than {MAX_TAG_PAGES} pages")
+
+    def _referrers_from_tag(self, ref: Reference, digest: str) -> list[Descriptor]:
+        """Referrers from the tag-schema index of *digest*; none when the tag does not exist."""
+        tag = referrers_tag(digest)
+        try:
+            index = self.get_manifest(ref, tag)
+        except NotFoundError:
+            return []
+        if not isinstance(index, Index):
+            raise InvalidManifestError(f"{_image(ref).registry}/{_image(ref).repository}:{tag} is not an image index")
+        return list(index.manifests)
+
+    def _add_to_referrers_tag(self, ref: Reference, subject: str, entry: dict[str, object]) -> None:
+        """Add *entry* to the referrers tag index of *subject* (read, append, put, re-read to confirm).
+
+        Distribution 2.8 has no conditional PUT, so two clients updating the same index at once can lose
+        an entry: we re-read after writing and try again (bounded) when ours is missing.
+        """
+        image = _image(ref)
+        tag = referrers_tag(subject)
+        for _ in range(_REFERRERS_TAG_ATTEMPTS):
+            try:
+                current = self.get_manifest(ref, tag)
+            except NotFoundError:
+                current = None
+            if current is not None and (not isinstance(current, Index) or current.media_type != MediaType.OCI_INDEX):
+                # Spec: "If that pull returns a manifest other than the expected image index, the client
+                # SHOULD report a failure and skip the remaining steps."
+                raise RegistryError(
+                    f"{image.registry}/{image.repository}:{tag} is not an OCI image index; not overwriting it",
+                    hint="that tag is reserved for the referrers tag schema (OCI distribution-spec v1.1)",
+                )
+            entries: list[object] = json.loads(current.raw)["manifests"] if current is not None else []
+            if any(isinstance(e, dict) and e.get("digest") == entry["digest"] for e in entries):
+                return
+            doc = {"schemaVersion": 2, "mediaType": str(MediaType.OCI_INDEX), "manifests": [*entries, entry]}
+            raw = json.dumps(doc, separators=(",", ":")).encode()
+            self.push_manifest(ref, tag, raw, MediaType.OCI_INDEX)
+            if any(d.digest == entry["digest"] for d in self._referrers_from_tag(ref, subject)):
+                return
+        raise RegistryError(
+            f"{image.registry}/{image.repository}:{tag}: another client kept rewriting the referrers index"
+        )
 
     # -- internals -----------------------------------------------------------------------------------
 
