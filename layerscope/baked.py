@@ -26,7 +26,7 @@ from layerscope.catalog import (
     suggest_rebuild,
 )
 from layerscope.catalog.model import CHANNEL_TAGS
-from layerscope.errors import ContentError, InvalidReference, RegistryError
+from layerscope.errors import ContentError, InvalidReference, RegistryError, RegistryUnavailableError
 from layerscope.observer import NullObserver, Observer
 from layerscope.plan.chain import chain_ids
 from layerscope.plan.profile import BakedImage, NodeProfile
@@ -78,10 +78,17 @@ def resolve_baked(
     chains: set[str] = set()
     bases: list[BaseMatch] = []
     undetermined: list[tuple[str, str]] = []
+    unreachable: dict[str, RegistryUnavailableError] = {}
     for entry in entries:
+        ref = parse_reference(entry.reference)
+        host = ref.registry if isinstance(ref, ImageReference) else None
         try:
-            images = analyzer.resolve(parse_reference(entry.reference), platform)
+            if host in unreachable:
+                raise unreachable[host]  # one host that is down costs its retries once, not per entry
+            images = analyzer.resolve(ref, platform)
         except (RegistryError, ContentError) as exc:
+            if isinstance(exc, RegistryUnavailableError) and host is not None:
+                unreachable[host] = exc
             declared = declared_base(catalog, entry.reference, entry.os_version, entry.month)
             if declared is not None and declared.os_version is not None:
                 bases.append(declared)
