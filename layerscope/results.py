@@ -58,6 +58,8 @@ class Totals:
     pull_compressed_bytes: int
     pull_extracted_bytes: int | None
     cache_hit_ratio: float | None
+    # False when a known total includes an estimate or catalog figure (see each layer's size_source).
+    exact: bool = True
 
     @classmethod
     def of(cls, layers: tuple[LayerResult, ...]) -> Totals:
@@ -79,6 +81,7 @@ class Totals:
             pull_compressed_bytes=sum(layer.measurement.compressed_bytes for layer in pulled),
             pull_extracted_bytes=_sum([layer.measurement.extracted_bytes for layer in pulled]),
             cache_hit_ratio=ratio,
+            exact=all(m.exact for m in ms if m.extracted_bytes is not None or m.uncompressed_bytes is not None),
         )
 
 

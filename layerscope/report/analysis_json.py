@@ -72,6 +72,7 @@ def image_document(image: ImageResult) -> dict[str, Any]:
             "pull_compressed_bytes": t.pull_compressed_bytes,
             "pull_extracted_bytes": t.pull_extracted_bytes,
             "cache_hit_ratio": t.cache_hit_ratio,
+            "exact": t.exact,
         },
         "warnings": list(image.warnings),
     }

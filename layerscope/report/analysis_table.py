@@ -55,8 +55,9 @@ def _rows(image: ImageResult) -> list[list[object]]:
             ]
         )
     t = image.totals
+    label = "total" if t.exact else "total (incl. estimates)"
     rows.append(
-        ["", "total", _size(t.compressed_bytes), _size(t.uncompressed_bytes), _size(t.extracted_bytes), "", "", "", ""]
+        ["", label, _size(t.compressed_bytes), _size(t.uncompressed_bytes), _size(t.extracted_bytes), "", "", "", ""]
     )
     rows.append(["", "node pulls", _size(t.pull_compressed_bytes), "", _size(t.pull_extracted_bytes), "", "", "", ""])
     return rows
