@@ -20,8 +20,12 @@ registry-bin:
 	@command -v docker-registry >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends docker-registry; }
 
+# The main job on the built-in example, offline: a Windows app image on Server Core LTSC 2019 (May 2022),
+# first on its own, then on a node whose AMI baked the September 2022 base (drift).
 demo: $(STAMP)
-	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --no-progress
+	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --no-progress --no-store
+	@echo
+	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --profile fixtures/demo-node.yaml --no-progress --no-store
 
 test: $(STAMP) registry-bin
 	$(BIN)/python -m pytest -q

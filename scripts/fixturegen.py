@@ -97,9 +97,14 @@ TAGS = (
     "windows-style",
     "multi-platform",
     "windows-app",
+    "servercore-ltsc2019-2022-05",
+    "servercore-ltsc2019-2022-09",
 )
 
-REFERENCE_DIR = Path(os.environ.get("LAYERSCOPE_REFERENCE_DIR", "/work/shared/reference"))
+# ../shared/reference beside the checkout (read-only project data); only used to re-check constants.
+REFERENCE_DIR = Path(
+    os.environ.get("LAYERSCOPE_REFERENCE_DIR", str(Path(__file__).resolve().parents[2] / "shared" / "reference"))
+)
 
 
 def sha256(data: bytes) -> str:
@@ -846,7 +851,49 @@ def build_fixture_set() -> FixtureSet:
     fs.add("multi-platform", make_index([amd64, arm64, windows_style], attest=[amd64, arm64]))
 
     fs.add("windows-app", build_windows_app())
+    # Stand-ins for mcr.microsoft.com/windows/servercore as a node would have baked them (foreign layers
+    # only): the app's own May 2022 revision, and September 2022 (same base layer, another update) for
+    # the drift demo (`make demo`, fixtures/demo-node.yaml).
+    fs.add(
+        "servercore-ltsc2019-2022-05",
+        build_servercore(
+            SERVERCORE_2019_05.update_digest,
+            SERVERCORE_2019_05.update_size,
+            SERVERCORE_2019_05.update_label,
+            "10.0.17763.2928",
+            "2022-05-05T16:02:26Z",
+        ),
+    )
+    fs.add(
+        "servercore-ltsc2019-2022-09",
+        build_servercore(*SERVERCORE_2019_09_UPDATE, "10.0.17763.3406", "2022-09-08T12:00:00Z"),
+    )
     return fs
+
+
+# Sep 2022 Server Core LTSC 2019 update layer (row cee64bf2… of windows-base-layers.csv), on base b111c332….
+SERVERCORE_2019_09_UPDATE = (
+    "sha256:cee64bf279e2ca8e924884a10ecb98bfa79c7f0cc8d25e73039b9aeb940815b6",
+    826398623,
+    "Install update 10.0.17763.3406",
+)
+
+
+def build_servercore(update_digest: str, update_size: int, update_label: str, os_version: str, created: str) -> Image:
+    """A Server Core LTSC 2019 image of two foreign layers (base b111c332… + *update*), as MCR serves it."""
+    wb = SERVERCORE_2019_05
+    layers = [
+        foreign_layer(wb.base_digest, wb.base_size, placeholder_diff_id(wb.base_digest)),
+        foreign_layer(update_digest, update_size, placeholder_diff_id(update_digest)),
+    ]
+    history = [
+        {"created": "2022-04-08T09:46:40.4372578Z", "created_by": wb.base_label},
+        {"created": created, "created_by": update_label},
+    ]
+    cfg = make_config(
+        [layer.diff_id for layer in layers], history, os_name="windows", os_version=os_version, docker=True
+    )
+    return make_image(layers, cfg, docker=True)
 
 
 def build_windows_app() -> Image:
