@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from layerscope import estimate
 from layerscope.catalog import BaseMatch, Catalog, base_measurements, match_base
@@ -35,6 +36,9 @@ from layerscope.reference import Reference
 from layerscope.results import ImageResult, LayerResult
 from layerscope.source import ContentSource
 from layerscope.store import MeasurementStore
+
+if TYPE_CHECKING:
+    from layerscope.executor import Executor
 
 __all__ = ["Analyzer", "Mode", "ResolvedImage", "default_workers"]
 
@@ -77,8 +81,12 @@ class Analyzer:
         workers: int | None = None,
         catalog: Catalog | None = None,
         mode: Mode = Mode.EXACT,
+        executor: Executor | None = None,
     ) -> None:
         self.mode = mode
+        #: Where exact measurements run instead of this pool (executor.py: Dask, ...); None: the pool.
+        self.executor = executor
+        self._remote: dict[str, LayerMeasurement] = {}
         self.catalog = catalog
         self.source = source
         self.store = store
@@ -214,14 +222,52 @@ class Analyzer:
             out.append(replace(layer, measurement=m, base=is_base))
         return match, tuple(out)
 
-    def measure_images(self, images: Sequence[ResolvedImage]) -> list[ImageResult]:
-        """Measure every layer of *images* (each unique blob once, concurrently) and build results."""
+    def _measure_remote(
+        self, images: Sequence[ResolvedImage], known: Mapping[str, LayerMeasurement]
+    ) -> dict[str, LayerMeasurement]:
+        """Exact measurements from the executor of layers neither known nor stored (each digest once a run)."""
+        from layerscope.executor import LayerTask
+
+        assert self.executor is not None
+        tasks: dict[str, LayerTask] = {}
+        for image in images:
+            for desc, diff_id in zip(image.manifest.layers, image.config.diff_ids, strict=True):
+                if desc.foreign or _known(known, desc.digest, diff_id) or desc.digest in self._remote:
+                    continue
+                stored = self.store.get(desc.digest) if self.store is not None else None
+                if stored is not None and stored.diff_id == diff_id:
+                    self._remote[desc.digest] = stored
+                elif desc.digest not in tasks:
+                    tasks[desc.digest] = LayerTask.of(image.ref, desc, diff_id)
+        if tasks:
+            measured = self.executor.measure(list(tasks.values()))
+            for m in measured.values():
+                if self.store is not None:
+                    self.store.put(m)
+            self._remote.update(measured)
+        return self._remote
+
+    def measure_images(
+        self, images: Sequence[ResolvedImage], known: Mapping[str, LayerMeasurement] | None = None
+    ) -> list[ImageResult]:
+        """Measure every layer of *images* (each unique blob once, concurrently) and build results.
+
+        *known* maps layer digests to measurements obtained elsewhere (attached analyses); one is used
+        when its diff_id matches the image's config.
+        """
+        known = known or {}
+        remote = self._measure_remote(images, known) if self.executor is not None and self.mode is Mode.EXACT else {}
         pending: list[list[Future[LayerMeasurement] | LayerMeasurement]] = []
         for image in images:
             row: list[Future[LayerMeasurement] | LayerMeasurement] = []
             for desc, diff_id in zip(image.manifest.layers, image.config.diff_ids, strict=True):
+                hit = _known(known, desc.digest, diff_id)
                 if desc.foreign:
                     row.append(self._foreign(desc, diff_id))
+                elif hit is not None:
+                    row.append(hit)
+                elif desc.digest in remote:
+                    row.append(remote[desc.digest])
                 else:
                     row.append(self._submit(image.ref, desc, diff_id))
             pending.append(row)
@@ -260,6 +306,12 @@ class Analyzer:
         """Resolve and measure every image of *refs*."""
         images = [image for ref in refs for image in self.resolve(ref, platform)]
         return self.measure_images(images)
+
+
+def _known(known: Mapping[str, LayerMeasurement], digest: str, diff_id: str) -> LayerMeasurement | None:
+    """The measurement of *digest* in *known*, if it is for the same diff_id."""
+    m = known.get(digest)
+    return m if m is not None and m.diff_id == diff_id else None
 
 
 def _platforms_hint(index: Index) -> str:

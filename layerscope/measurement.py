@@ -16,6 +16,7 @@ class SizeSource(StrEnum):
 
     MEASURED = "measured"  # streamed and counted in this run
     STORE = "store"  # measured earlier, read back from the measurement store
+    ATTACHED = "attached"  # measured by layerscope elsewhere, read from an analysis attached to the image (attach.py)
     CATALOG = "catalog"  # a known Windows base layer, from the shipped catalog
     ANNOTATION = "annotation"  # a size annotation on the descriptor (estimate)
     GZIP_ISIZE = "gzip-isize"  # gzip trailer ISIZE read with a tail Range request (estimate)
