@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench stress fixtures registry-bin clean
+.PHONY: demo test lint bench bench-tools stress fixtures registry-bin clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import ensurepip, venv' 2>/dev/null || { $(SUDO) apt-get update -qq && \
@@ -22,6 +22,16 @@ registry-bin:
 
 # The main job on the built-in example, offline: a Windows app image on Server Core LTSC 2019 (May 2022),
 # first on its own, then on a node whose AMI baked the September 2022 base (drift).
+# The benchmark's baselines and its peak-RSS probe (Debian: curl gzip pigz zstd skopeo time).
+bench-tools:
+	@for t in curl gzip pigz zstd skopeo /usr/bin/time; do command -v $$t >/dev/null 2>&1 || missing=1; done; \
+	[ -z "$$missing" ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+		--no-install-recommends curl gzip pigz zstd skopeo time; }
+
+# Benchmarks against same-run baselines; writes BENCHMARKS.md (not part of `make test`; ~10 min, data cached).
+bench: $(STAMP) registry-bin bench-tools
+	$(BIN)/python scripts/bench.py
+
 demo: $(STAMP)
 	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --no-progress --no-store
 	@echo

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -200,6 +200,35 @@ class Pusher:
             raise PushError(f"uploading {digest} to {repo} failed: HTTP {r.status_code} {r.text[:200]}", r)
         return digest
 
+    def push_blob_file(
+        self, repo: str, path: Path | str, digest: str | None = None, *, check_exists: bool = True
+    ) -> str:
+        """Like push_blob, but streams the file's bytes (for blobs too big to hold in memory)."""
+        source = _FileBody(Path(path))
+        if digest is None:
+            h = hashlib.sha256()
+            for chunk in source:
+                h.update(chunk)
+            digest = "sha256:" + h.hexdigest()
+        if check_exists and self.blob_exists(repo, digest):
+            return digest
+        scope = f"repository:{repo}:pull,push"
+        r = self.request("POST", f"/v2/{repo}/blobs/uploads/", scope=scope)
+        if r.status_code != 202 or "Location" not in r.headers:
+            raise PushError(f"starting an upload to {repo} failed: HTTP {r.status_code} {r.text[:200]}", r)
+        location = urljoin(self.base_url + "/", r.headers["Location"])
+        sep = "&" if "?" in location else "?"
+        r = self.request(
+            "PUT",
+            f"{location}{sep}digest={digest}",
+            scope=scope,
+            content=source,  # re-iterable: a retried request (auth challenge) sends the file again
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(source.size)},
+        )
+        if r.status_code != 201:
+            raise PushError(f"uploading {digest} to {repo} failed: HTTP {r.status_code} {r.text[:200]}", r)
+        return digest
+
     def get_blob(self, repo: str, digest: str) -> bytes:
         r = self.request("GET", f"/v2/{repo}/blobs/{digest}", scope=f"repository:{repo}:pull")
         if r.status_code != 200:
@@ -289,3 +318,17 @@ class Pusher:
     def push_json_manifest(self, repo: str, reference: str, doc: Mapping[str, Any]) -> str:
         """PUT a manifest given as a dict (its mediaType field is the Content-Type)."""
         return self.push_manifest(repo, reference, json.dumps(doc).encode(), str(doc["mediaType"]))
+
+
+class _FileBody:
+    """A file's bytes as a re-iterable request body (each iteration reads the file from the start)."""
+
+    def __init__(self, path: Path, chunk_size: int = 1 << 20) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self.chunk_size = chunk_size
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as f:
+            while chunk := f.read(self.chunk_size):
+                yield chunk
