@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from layerscope.errors import AuthenticationError, RegistryError
+from layerscope.registry.bodies import CappedStream, content_encoding, decode_body
 from layerscope.registry.config import is_loopback_host
 from layerscope.registry.credentials import Credentials, CredentialsProvider
 
@@ -279,12 +280,15 @@ class RegistryAuth(httpx.Auth):
             if token is not None and token.expires > self._clock() and f"Bearer {token.value}" != sent:
                 return f"Bearer {token.value}"
             creds = self._creds_for(request.url)
-            token_request = self._token_request(realm, service, scope, creds)
+            # The token request gets the registry request's timeouts: a request an auth flow yields is
+            # sent as built, and one built without them would wait for a silent token service forever.
+            timeout = request.extensions.get("timeout")
+            token_request = self._token_request(realm, service, scope, creds, timeout=timeout)
             token_response = yield token_request
             if creds is not None and creds.identity_token and token_response.status_code in (404, 405):
                 # Token servers without the OAuth2 POST endpoint: docker falls back to GET with Basic.
                 token_response.read()  # httpx reads each response the flow moves past; let it find the body
-                token_request = self._token_request(realm, service, scope, creds, oauth=False)
+                token_request = self._token_request(realm, service, scope, creds, oauth=False, timeout=timeout)
                 token_response = yield token_request
             token = self._parse_token(token_response, token_request.url, request.url, scope, creds)
             with self._lock:
@@ -292,26 +296,34 @@ class RegistryAuth(httpx.Auth):
         return f"Bearer {token.value}"
 
     def _token_request(
-        self, realm: str, service: str, scope: str, creds: Credentials | None, *, oauth: bool = True
+        self,
+        realm: str,
+        service: str,
+        scope: str,
+        creds: Credentials | None,
+        *,
+        oauth: bool = True,
+        timeout: Mapping[str, float | None] | None = None,
     ) -> httpx.Request:
         url = httpx.URL(realm)
         if url.scheme not in ("http", "https") or not url.host:
             raise AuthenticationError(f"the registry's token realm {realm!r} is not an http(s) URL")
         if creds is not None:
             _refuse_plain_http(url, "token service")
+        extensions = {"timeout": dict(timeout)} if timeout else {}
         if creds is not None and creds.identity_token and oauth:
             form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token, "client_id": _CLIENT_ID}
             if service:
                 form["service"] = service
             if scope:
                 form["scope"] = scope
-            return httpx.Request("POST", url, data=form)
+            return httpx.Request("POST", url, data=form, extensions=extensions)
         params = {k: v for k, v in (("service", service), ("scope", scope)) if v}
         headers = {}
         if creds is not None and creds.password:
             headers["Authorization"] = _basic(creds)
             params["account"] = creds.username
-        return httpx.Request("GET", url.copy_merge_params(params), headers=headers)
+        return httpx.Request("GET", url.copy_merge_params(params), headers=headers, extensions=extensions)
 
     def _parse_token(
         self,
@@ -362,13 +374,30 @@ def _refuse_plain_http(url: httpx.URL, what: str) -> None:
 
 
 def _read_token_body(response: httpx.Response, where: str) -> bytes:
-    """The token response body, refused when it announces more than _MAX_TOKEN_BODY bytes.
+    """The token response body, refused when it has more than _MAX_TOKEN_BODY bytes (sent or decoded).
 
-    Read with `read()`, not a capped stream: httpx reads every response an auth flow moves past
-    (`_send_handling_auth`), and a stream we had consumed ourselves would make it raise StreamConsumed.
+    Read with `read()` through a capped stream, not by iterating ourselves: httpx reads every response
+    an auth flow moves past (`_send_handling_auth`), and a stream we had consumed would make it raise
+    StreamConsumed. The cap stops an endless (chunked) body; the decoding is bounded too (bodies.py).
     """
     length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > _MAX_TOKEN_BODY:
+    if length.isascii() and length.isdigit() and int(length) > _MAX_TOKEN_BODY:
         response.close()
         raise AuthenticationError(f"{where} answered with a {length}-byte body; not a token")
-    return response.read()
+    too_big = AuthenticationError(f"{where} answered with more than {_MAX_TOKEN_BODY} bytes; not a token")
+    encoding = content_encoding(response)
+    if isinstance(response.stream, httpx.SyncByteStream) and not response.is_stream_consumed:
+        capped = CappedStream(response.stream, _MAX_TOKEN_BODY)
+        response.stream = capped
+        raw = response.read()
+        if capped.overflow:
+            raise too_big
+    else:
+        raw, encoding = response.read(), ""  # read (and decoded) before we saw it: a test's mock
+    try:
+        body = b"".join(decode_body([raw], encoding, _MAX_TOKEN_BODY + 1))
+    except httpx.DecodingError as exc:
+        raise AuthenticationError(f"{where} answered with a body that does not decode: {exc}") from None
+    if len(body) > _MAX_TOKEN_BODY:
+        raise too_big
+    return body

@@ -48,6 +48,7 @@ from layerscope.oci import (
 )
 from layerscope.reference import ImageReference, Reference
 from layerscope.registry.auth import RegistryAuth, TokenEndpointError
+from layerscope.registry.bodies import ACCEPT_ENCODING, guard_response, read_body
 from layerscope.registry.config import RegistryConfig, ResolvedHost, Timeouts
 from layerscope.registry.credentials import CredentialsProvider
 from layerscope.registry.retry import Fail, TruncatedBody, decide
@@ -59,6 +60,8 @@ T = TypeVar("T")
 #: Least size of the chunks open_blob yields (the last may be smaller): big enough that per-chunk Python
 #: overhead is noise next to hashing and decompression, small enough to keep memory flat with a thread pool.
 BLOB_CHUNK_SIZE = 1 << 20
+#: A cut download that made this much progress since the last fresh retry budget gets a new one.
+RESUME_PROGRESS_BYTES = BLOB_CHUNK_SIZE
 #: Error bodies are read only this far: enough for `{"errors":[…]}`, not for a hostile 1 GB page.
 MAX_ERROR_BODY = 4096
 MAX_TAGS_PAGE = 16 << 20
@@ -150,13 +153,8 @@ def _error_codes(body: bytes) -> list[tuple[str, str]]:
 
 
 def _read_limited(response: httpx.Response, cap: int) -> bytes:
-    """Up to *cap* bytes of the (decoded) body; stops reading there."""
-    out = bytearray()
-    for chunk in response.iter_bytes():
-        out += chunk
-        if len(out) >= cap:
-            break
-    return bytes(out[:cap])
+    """Up to *cap* bytes of the (decoded) body; stops reading there (decoding is bounded, see bodies.py)."""
+    return read_body(response, cap)
 
 
 def _next_link(values: list[str]) -> str | None:
@@ -221,7 +219,9 @@ class RegistryClient:
             transport=transport,
             follow_redirects=True,  # blobs redirect to S3 / a CDN; httpx drops Authorization cross-origin
             max_redirects=10,
-            headers={"User-Agent": self._config.user_agent},
+            headers={"User-Agent": self._config.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            # httpx would decode Content-Encoding and read redirect/401 bodies without a bound (bodies.py).
+            event_hooks={"response": [guard_response]},
             # Connections are bounded per host by our semaphores, not by the pool.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
             timeout=_timeout(self._config.timeouts),
@@ -509,7 +509,9 @@ class RegistryClient:
         except TokenEndpointError as exc:
             final = self._status_error(where, exc.status, b"", None, prefix=f"{where}: {exc.message}")
             raise _Failure(final, status=exc.status, retry_after=exc.retry_after) from None
-        except httpx.RequestError as exc:
+        except (httpx.RequestError, UnicodeError) as exc:
+            # UnicodeError: a host name that does not IDNA-encode (a label over 63 characters), which
+            # httpx passes through unwrapped; a redirect or a foreign layer URL may name one.
             raise _Failure(self._transport_error(where, exc), error=exc) from None
         try:
             try:
@@ -727,7 +729,9 @@ class RegistryClient:
         except TokenEndpointError as exc:
             final = self._status_error(where, exc.status, b"", None, prefix=f"{where}: {exc.message}")
             raise _Failure(final, status=exc.status, retry_after=exc.retry_after) from None
-        except httpx.RequestError as exc:
+        except (httpx.RequestError, UnicodeError) as exc:
+            # UnicodeError: a host name that does not IDNA-encode (a label over 63 characters), which
+            # httpx passes through unwrapped; a redirect or a foreign layer URL may name one.
             raise _Failure(self._transport_error(where, exc), error=exc) from None
         if response.status_code in ok:
             return response
@@ -807,6 +811,8 @@ class RegistryClient:
             reason = "the registry stopped sending data (read timeout)"
         elif isinstance(exc, httpx.TimeoutException):
             reason = f"timed out ({type(exc).__name__})"
+        elif isinstance(exc, UnicodeError):
+            reason = "a host name that is not a valid DNS name"
         else:
             reason = str(exc) or type(exc).__name__
         hint = None
@@ -941,10 +947,15 @@ class _BlobReader:
         """The blob's bytes as they arrive, from byte 0, across as many resumed responses as it takes."""
         client, policy = self._client, self._client._config.retry
         number, streak_start, mark = 1, client._clock(), self._received
+        # Progress that earns a fresh retry budget: a MiB, or a 16th of a small blob. So a blob gets at most
+        # max(16, size in MiB) budgets, and a server that cuts every few bytes runs out of attempts instead
+        # of being resumed byte by byte (retries are bounded in count and time, not only per streak).
+        fresh_budget_bytes = max(1, min(RESUME_PROGRESS_BYTES, -(-self._size // 16)))
         try:
             while True:
                 response = self._response
                 assert response is not None
+                skip = 0
                 try:
                     skip = self._skip(response)
                     for chunk in response.iter_raw():
@@ -962,9 +973,12 @@ class _BlobReader:
                     return
                 except (httpx.TransportError, TruncatedBody) as exc:
                     response.close()
-                    if self._received > mark:
-                        # Progress since the last cut: a fresh budget. Each resume moves forward, so a
-                        # finite blob bounds the loop; the policy bounds cuts that make no progress.
+                    if not skip and self._received >= self._size:
+                        # Every byte the descriptor promised is here and the connection died after them (a
+                        # Content-Length that lied, a reset at the very end): nothing to resume; the digest
+                        # check at the end of the stream says whether the bytes are right.
+                        return
+                    if self._received - mark >= fresh_budget_bytes:
                         number, streak_start, mark = 1, client._clock(), self._received
                     decision = decide(
                         number,

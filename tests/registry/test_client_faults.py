@@ -759,5 +759,5 @@ def test_package_exports_match_all() -> None:
     import layerscope.registry as package
 
     public = {name for name in vars(package) if not name.startswith("_")}
-    modules = {"auth", "client", "config", "credentials", "retry", "annotations"}
+    modules = {"auth", "bodies", "client", "config", "credentials", "retry", "annotations"}
     assert set(package.__all__) == public - modules
