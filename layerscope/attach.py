@@ -283,11 +283,13 @@ def measure_with_attachments(
     *,
     use_attached: bool,
     attach: bool,
+    known: Mapping[str, LayerMeasurement] | None = None,
 ) -> list[ImageResult]:
     """Measure *images*, reading layers from attached analyses (*use_attached*) and attaching results.
 
-    With *attach*, an image whose attached analysis already holds the same numbers gets no new artifact,
-    so repeated runs do not grow the referrers list.
+    *known* adds measurements from elsewhere (a scan's checkpoint). With *attach*, an image whose
+    attached analysis already holds the same numbers gets no new artifact, so repeated runs do not
+    grow the referrers list.
     """
     found: list[Found | None] = [None] * len(images)
     registry_images = [i for i, image in enumerate(images) if isinstance(image.ref, ImageReference)]
@@ -295,7 +297,7 @@ def measure_with_attachments(
         looked = attachments.find_many([images[i] for i in registry_images])
         for i, hit in zip(registry_images, looked, strict=True):
             found[i] = hit
-    known: dict[str, LayerMeasurement] = {}
+    known = dict(known or {})
     if use_attached:
         for hit in found:
             if hit is not None:

@@ -4,7 +4,7 @@
 module, imported here so that it registers itself on `cli`.
 """
 
-from layerscope.cli import commands  # noqa: F401  (registers analyze, store)
+from layerscope.cli import commands, scan  # noqa: F401  (registers analyze, store, scan)
 from layerscope.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from layerscope.cli.app import StderrObserver, cli, errors, open_store
+from layerscope.cli.fleet import fleet_options, pop_fleet_options
 
 if TYPE_CHECKING:
     from layerscope.session import Settings as Settings
@@ -84,6 +85,7 @@ def build_settings(options: dict[str, Any]) -> Settings:
 @cli.command()
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @settings_options
+@fleet_options
 @click.option(
     "-o", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table", show_default=True
 )
@@ -96,9 +98,16 @@ def analyze(refs: Sequence[str], fmt: str, output: str | None, **options: Any) -
         from layerscope.session import Session
 
         progress = not options["no_progress"]
+        fleet = pop_fleet_options(options)
         settings = build_settings(options)
         with StderrObserver(progress=progress) as observer, Session(settings, observer) as session:
-            run = session.analyze(refs)
+            if fleet.any:
+                from layerscope.fleet import Fleet
+
+                with Fleet(session, fleet) as extras:
+                    run = extras.analyze(refs)
+            else:
+                run = session.analyze(refs)
         write_output(render_analysis(run, AnalysisFormat(fmt)), output)
 
 

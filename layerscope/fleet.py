@@ -1,0 +1,121 @@
+"""A Session with the fleet-scale extras: attached analyses, and measurements on an executor (Dask).
+
+`Fleet(session, FleetOptions(...))` adds to one run what `analyze --attach/--use-attached/--executor`
+and `scan` need: a registry client for attachments and listings, and the executor plugged into the
+session's analyzer. The session keeps owning the source, store, catalog and baked set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from layerscope.analysis import ResolvedImage
+from layerscope.attach import Attachments, measure_with_attachments
+from layerscope.baked import apply_baked
+from layerscope.executor import Executor, WorkerSettings, make_executor
+from layerscope.measurement import LayerMeasurement
+from layerscope.reference import parse_reference
+from layerscope.results import AnalysisRun, ImageResult
+
+if TYPE_CHECKING:
+    from layerscope.registry import RegistryClient
+    from layerscope.session import Session
+
+__all__ = ["Fleet", "FleetOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetOptions:
+    """What to add to a run: read attached analyses, attach results, measure on an executor."""
+
+    attach: bool = False
+    use_attached: bool = False
+    #: `threads`, `dask` (a LocalCluster) or `dask://HOST:PORT`; None: the analyzer's own thread pool.
+    executor: str | None = None
+
+    @property
+    def any(self) -> bool:
+        """True when any option differs from a plain run."""
+        return self.attach or self.use_attached or self.executor is not None
+
+
+class Fleet:
+    """Fleet resources around an open Session; use as a context manager."""
+
+    def __init__(self, session: Session, options: FleetOptions) -> None:
+        self.session = session
+        self.options = options
+        self._client: RegistryClient | None = None
+        self.attachments: Attachments | None = None
+        if options.attach or options.use_attached:
+            self.attachments = Attachments(self.client, session.observer)
+        self.executor: Executor | None = None
+        if options.executor is not None:
+            settings = session.settings
+            worker_settings = WorkerSettings.of(settings.registry_config(), settings.store_path)
+            self.executor = make_executor(
+                options.executor, worker_settings, session.source, session.store, workers=settings.concurrency or 4
+            )
+            session.analyzer.executor = self.executor
+
+    @property
+    def client(self) -> RegistryClient:
+        """A registry client with the session's settings (created on first use)."""
+        if self._client is None:
+            from layerscope.registry import DockerCredentialStore, RegistryClient
+
+            self._client = RegistryClient(self.session.settings.registry_config(), DockerCredentialStore())
+        return self._client
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the executor and close the registry client (the session closes the rest)."""
+        if self.executor is not None:
+            self.session.analyzer.executor = None
+            self.executor.close()
+            self.executor = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def measure(
+        self, images: Sequence[ResolvedImage], known: dict[str, LayerMeasurement] | None = None
+    ) -> list[ImageResult]:
+        """Measure resolved *images* (with attachments, on the executor) and apply the baked set."""
+        results = measure_with_attachments(
+            self.session.analyzer,
+            images,
+            self.attachments,
+            use_attached=self.options.use_attached,
+            attach=self.options.attach,
+            known=known,
+        )
+        if not self.session.has_baked_set:
+            return results
+        baked = self.session.baked()
+        return [apply_baked(r, baked, self.session.catalog, self.session.profile) for r in results]
+
+    def run(self, images: Sequence[ImageResult]) -> AnalysisRun:
+        """The AnalysisRun of *images* with the session's profile and baked set."""
+        session = self.session
+        return AnalysisRun(
+            images=tuple(images),
+            profile=session.profile.name if session.profile else None,
+            baked=session.baked().references if session.has_baked_set else (),
+        )
+
+    def analyze(self, refs: Sequence[str]) -> AnalysisRun:
+        """What `Session.analyze` does, with the fleet options applied."""
+        platform = self.session.settings.platform
+        images = [image for r in refs for image in self.session.analyzer.resolve(parse_reference(r), platform)]
+        return self.run(self.measure(images))
