@@ -98,7 +98,7 @@ def build_document(image: ResolvedImage, measurements: Sequence[LayerMeasurement
     for index, (desc, diff_id, m) in enumerate(
         zip(image.manifest.layers, image.config.diff_ids, measurements, strict=True)
     ):
-        if m is None or not _attachable(m) or m.digest != desc.digest or m.diff_id != diff_id:
+        if m is None or not m.exact or m.digest != desc.digest or m.diff_id != diff_id:
             continue
         record = replace(m, size_source=SizeSource.MEASURED).to_dict()
         layers.append({"index": index, "digest": desc.digest, "diff_id": diff_id, "measurement": record})
@@ -141,10 +141,6 @@ def is_analysis_artifact(manifest: Manifest) -> bool:
     return kind == ARTIFACT_TYPE
 
 
-def _attachable(m: LayerMeasurement) -> bool:
-    return m.exact or m.size_source is SizeSource.ATTACHED
-
-
 def verify_document(raw: bytes, image: ResolvedImage) -> dict[str, LayerMeasurement]:
     """The measurements of a document that describes exactly *image*, keyed by layer digest.
 
@@ -184,7 +180,7 @@ def verify_document(raw: bytes, image: ResolvedImage) -> dict[str, LayerMeasurem
             raise InvalidManifestError(f"layer {index} of the attached analysis is malformed") from None
         if m.digest != desc.digest or m.diff_id != diff_id or m.compressed_bytes != desc.size:
             raise InvalidManifestError(f"layer {index} of the attached analysis disagrees with the manifest")
-        if not m.exact:
+        if m.size_source not in (SizeSource.MEASURED, SizeSource.STORE):
             raise InvalidManifestError(f"layer {index} of the attached analysis is not an exact measurement")
         out[desc.digest] = replace(m, size_source=SizeSource.ATTACHED)
     return out
@@ -268,7 +264,7 @@ def _covers(found: Found | None, result: ImageResult) -> bool:
         return False
     for layer in result.layers:
         m = layer.measurement
-        if not _attachable(m):
+        if not m.exact:
             continue
         have = found.measurements.get(layer.digest)
         if have is None or replace(have, size_source=m.size_source) != m:

@@ -312,7 +312,8 @@ class DaskExecutor:
             futures[self._client.submit(measure_task, task, self._settings, key=key, pure=False)] = task
         out: dict[str, LayerMeasurement] = {}
         try:
-            for future in dask_completed(list(futures)):
+            # The loop must be given: with set_as_default=False there is no default client to find it.
+            for future in dask_completed(list(futures), loop=self._client.loop):
                 task = futures[future]
                 self._observer.layer_done(task.digest)
                 out[task.digest] = _result(task, future.result())

@@ -49,8 +49,8 @@ class LayerMeasurement:
 
     @property
     def exact(self) -> bool:
-        """True when every number was counted from the bytes (now or in an earlier run)."""
-        return self.size_source in (SizeSource.MEASURED, SizeSource.STORE)
+        """True when every number was counted from the bytes (now, in an earlier run, or by the attacher)."""
+        return self.size_source in (SizeSource.MEASURED, SizeSource.STORE, SizeSource.ATTACHED)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (the store's record)."""

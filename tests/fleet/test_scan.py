@@ -1,0 +1,159 @@
+"""`layerscope scan` over the 60-image fleet: serial vs a 2-worker Dask LocalCluster (processes), attached
+analyses read back with no layer download, resuming an interrupted scan, tag and date filters."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from layerscope.fleet import Fleet, FleetOptions
+from layerscope.scan import ScanOptions, default_checkpoint_path, parse_target, scan
+from layerscope.session import Session, Settings
+from tests.fleet.conftest import FleetImages, Run
+from tests.support.registry import RegistryProcess
+
+
+def _layer_gets(registry: RegistryProcess, mark: int, fleet: FleetImages) -> Counter[str]:
+    return Counter(r.digest for r in registry.blob_gets(mark, status=200) if r.digest in fleet.layers)
+
+
+def _without_source(doc: dict[str, Any]) -> dict[str, Any]:
+    out = json.loads(json.dumps(doc))
+    for image in out["images"]:
+        for layer in image["layers"]:
+            layer.pop("size_source")
+    return out
+
+
+def _check_truth(doc: dict[str, Any], fleet: FleetImages) -> None:
+    for image in doc["images"]:
+        assert [layer["digest"] for layer in image["layers"]] == list(fleet.image_layers[image["reference"]])
+        for layer in image["layers"]:
+            e = fleet.layers[layer["digest"]].expected
+            assert (layer["diff_id"], layer["compressed_bytes"]) == (e.diff_id, e.size)
+            assert (layer["uncompressed_bytes"], layer["extracted_bytes"]) == (e.uncompressed_size, e.extracted_bytes)
+            assert (layer["files"], layer["symlinks"]) == (e.files, e.symlinks)
+
+
+def test_scan_serial_equals_dask_and_attached_needs_no_download(
+    registry: RegistryProcess, fleet_images: FleetImages, layerscope: Callable[..., Run], tmp_path: Path
+) -> None:
+    target = f"{fleet_images.host}/fleet"
+    mark = registry.mark()
+    serial = layerscope("scan", target, "-o", "json", "--store", str(tmp_path / "serial.sqlite3"))
+    assert serial.exit_code == 0, serial.stderr
+    doc = serial.json()
+    assert [i["reference"] for i in doc["images"]] == fleet_images.refs()
+    assert len(doc["images"]) == 60
+    gets = _layer_gets(registry, mark, fleet_images)
+    assert set(gets) == set(fleet_images.layers) and set(gets.values()) == {1}, "each unique layer GET once"
+    _check_truth(doc, fleet_images)
+
+    mark = registry.mark()
+    dask = layerscope(
+        "scan", target, "-o", "json", "--store", str(tmp_path / "dask.sqlite3"), "--executor", "dask", "--attach"
+    )
+    assert dask.exit_code == 0, dask.stderr
+    assert dask.stdout == serial.stdout
+    gets = _layer_gets(registry, mark, fleet_images)
+    assert set(gets) == set(fleet_images.layers) and set(gets.values()) == {1}, "each unique layer GET once"
+
+    mark = registry.mark()
+    attached = layerscope("scan", target, "-o", "json", "--no-store", "--use-attached")
+    assert attached.exit_code == 0, attached.stderr
+    assert not _layer_gets(registry, mark, fleet_images), "a layer was downloaded"
+    assert {layer["size_source"] for i in attached.json()["images"] for layer in i["layers"]} == {"attached"}
+    assert _without_source(attached.json()) == _without_source(doc)
+
+
+class StopAfter:
+    """A scan progress observer that interrupts the scan like Ctrl-C after *n* finished references."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.done: list[str] = []
+
+    def scan_listed(self, references: int, resumed: int) -> None:
+        pass
+
+    def scan_done(self, reference: str) -> None:
+        self.done.append(reference)
+        if len(self.done) == self.n:
+            raise KeyboardInterrupt
+
+
+def test_interrupted_scan_resumes_without_remeasuring(
+    registry: RegistryProcess, fleet_images: FleetImages, layerscope: Callable[..., Run]
+) -> None:
+    target = f"{fleet_images.host}/fleet/web"
+    refs = fleet_images.refs("web")
+    stop = StopAfter(12)
+    mark = registry.mark()
+    with (
+        pytest.raises(KeyboardInterrupt),
+        Session(Settings(store_path=None)) as session,
+        Fleet(session, FleetOptions()) as fleet,
+    ):
+        scan(fleet, parse_target(target), ScanOptions(batch_size=4), stop)
+    assert stop.done == refs[:12]
+    first = _layer_gets(registry, mark, fleet_images)
+    finished = fleet_images.layer_digests(refs[:12])
+    assert set(first) == finished
+    checkpoint = default_checkpoint_path(parse_target(target), ScanOptions(), None)
+    assert len(checkpoint.read_text().splitlines()) == 12
+
+    # The store is off: only the checkpoint can spare the finished images' layers.
+    mark = registry.mark()
+    resumed = layerscope("scan", target, "-o", "json", "--no-store")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert "12 resumed from the checkpoint" in resumed.stderr
+    second = _layer_gets(registry, mark, fleet_images)
+    assert set(second) == fleet_images.layer_digests(refs) - finished
+    assert set(second.values()) == {1}
+    assert not checkpoint.exists(), "a finished scan removes its checkpoint"
+    fresh = layerscope("scan", target, "-o", "json", "--no-store")
+    assert fresh.stdout == resumed.stdout
+
+
+def test_tag_patterns_since_and_artifact_tags(
+    fleet_images: FleetImages, layerscope: Callable[..., Run], tmp_path: Path
+) -> None:
+    target = f"{fleet_images.host}/fleet/batch/svc-00"
+    run = layerscope("scan", target, "--tags", "1.0.[0-1]", "--tags", "*.4", "-o", "json", "--no-store")
+    assert run.exit_code == 0, run.stderr
+    tags = [i["reference"].rsplit(":", 1)[1] for i in run.json()["images"]]
+    assert tags == ["1.0.0", "1.0.1", "1.0.4"]
+    later = layerscope("scan", target, "--since", "2030-01-01", "-o", "json", "--no-store")
+    assert later.exit_code == 0, later.stderr
+    assert later.json()["images"] == []
+    assert "5 older than --since" in later.stderr
+    earlier = layerscope("scan", target, "--since", "2023-12-31T23:00:00Z", "-o", "json", "--no-store")
+    assert len(earlier.json()["images"]) == 5
+
+
+def test_scan_skips_referrers_tags(
+    registry: RegistryProcess, fleet_images: FleetImages, layerscope: Callable[..., Run]
+) -> None:
+    # After --attach, the repository holds a `sha256-<hex>` tag (referrers tag schema): never an image.
+    ref = fleet_images.refs("batch")[-1]
+    run = layerscope("analyze", ref, "--attach", "--no-store", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    repo = ref.split("/", 1)[1].rsplit(":", 1)[0]
+    listed = layerscope("scan", f"{fleet_images.host}/{repo}", "--no-store", "-o", "json")
+    assert listed.exit_code == 0, listed.stderr
+    assert "skipping" not in listed.stderr
+    assert len(listed.json()["images"]) == 5
+
+
+def test_bad_targets_and_executors_are_usage_errors(layerscope: Callable[..., Run]) -> None:
+    run = layerscope("scan", "not-a-host", "--no-store")
+    assert run.exit_code == 2 and "REGISTRY[/PREFIX]" in run.stderr
+    run = layerscope("analyze", "127.0.0.1:1/x:y", "--executor", "spark://x", "--no-store")
+    assert run.exit_code == 2 and "dask://HOST:PORT" in run.stderr
+    run = layerscope("analyze", "127.0.0.1:1/x:y", "--executor", "dask", "--estimate", "--no-store")
+    assert run.exit_code == 2 and "--estimate" in run.stderr
