@@ -16,13 +16,19 @@ __all__ = ["DOCKER_HUB", "ImageReference", "LayoutReference", "Reference", "pars
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
-_TAG = re.compile(r"[\w][\w.-]{0,127}")
+# ASCII only: Go's RE2 `\w` (distribution/reference) is [0-9A-Za-z_]; Python's would accept 'é' and '٣'.
+_TAG = re.compile(r"[\w][\w.-]{0,127}", re.ASCII)
 _HOST = re.compile(
     r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
     r"|\[[0-9a-fA-F:.]+\])(?::[0-9]{1,5})?"
 )
 _ECR = re.compile(r"(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?")
 _MAX_NAME = 255
+# DNS limits (RFC 1035 §2.3.4): a longer label cannot be looked up, and fails IDNA encoding in the client.
+_MAX_LABEL = 63
+_MAX_HOST = 253
+# `user:password@host/…` typed by mistake: shown masked in errors, never echoed (the reference may be logged).
+_USERINFO = re.compile(r"^((?:[a-zA-Z][a-zA-Z0-9+.-]*://)?)[^/@]*:[^/@]*@(?=[^@]*/)")
 _LOOPBACK_HOSTS = ("localhost", "127.", "[::1]")
 
 
@@ -100,12 +106,33 @@ class LayoutReference:
 Reference = ImageReference | LayoutReference
 
 
+def _shown(text: str) -> str:
+    """*text* for an error message, with anything that looks like `user:password@` masked."""
+    return repr(_USERINFO.sub(r"\1***@", text))
+
+
+def _check_host(host: str, original: str) -> None:
+    """Refuse a port outside 1..65535 and a name DNS cannot hold (the `_HOST` grammar allows both)."""
+    if host.startswith("["):
+        name, _, rest = host[1:].partition("]")
+        port = rest[1:]
+    else:
+        name, _, port = host.partition(":")
+    if port and not 0 < int(port) <= 65535:
+        raise InvalidReference(f"invalid port {port} in {_shown(original)}", hint="a port is 1 to 65535")
+    if not host.startswith("[") and (len(name) > _MAX_HOST or any(len(p) > _MAX_LABEL for p in name.split("."))):
+        raise InvalidReference(
+            f"invalid registry host in {_shown(original)}",
+            hint="a DNS name has labels of at most 63 characters, 253 in all",
+        )
+
+
 def _split_digest(text: str, original: str) -> tuple[str, str | None]:
     if "@" not in text:
         return text, None
     name, _, digest = text.rpartition("@")
     if not is_digest(digest):
-        raise InvalidReference(f"invalid digest in reference {original!r}")
+        raise InvalidReference(f"invalid digest in reference {_shown(original)}")
     return name, digest
 
 
@@ -114,14 +141,14 @@ def _parse_layout(text: str, original: str) -> LayoutReference:
     path, tag = body, None
     head, sep, tail = body.rpartition(":")
     if sep and not head:
-        raise InvalidReference(f"missing directory in {original!r}", hint="use oci:PATH[:TAG]")
+        raise InvalidReference(f"missing directory in {_shown(original)}", hint="use oci:PATH[:TAG]")
     # A trailing ":tag" is a tag only when it has no "/" (so "oci:C:/dir" style paths still work).
     if sep and head and "/" not in tail and "\\" not in tail:
         if not _TAG.fullmatch(tail):
-            raise InvalidReference(f"invalid tag {tail!r} in {original!r}")
+            raise InvalidReference(f"invalid tag {tail!r} in {_shown(original)}")
         path, tag = head, tail
     if not path:
-        raise InvalidReference(f"missing directory in {original!r}", hint="use oci:PATH[:TAG]")
+        raise InvalidReference(f"missing directory in {_shown(original)}", hint="use oci:PATH[:TAG]")
     return LayoutReference(path=path, tag=tag, digest=digest)
 
 
@@ -130,7 +157,7 @@ def parse_reference(text: str) -> Reference:
     original = text
     text = text.strip()
     if not text or any(c.isspace() for c in text):
-        raise InvalidReference(f"invalid reference {original!r}")
+        raise InvalidReference(f"invalid reference {_shown(original)}")
     if text.startswith("oci:"):
         return _parse_layout(text, original)
     name, digest = _split_digest(text, original)
@@ -140,11 +167,12 @@ def parse_reference(text: str) -> Reference:
     if colon > last_slash:
         name, tag = name[:colon], name[colon + 1 :]
         if not _TAG.fullmatch(tag):
-            raise InvalidReference(f"invalid tag {tag!r} in {original!r}")
+            raise InvalidReference(f"invalid tag {tag!r} in {_shown(original)}")
     first, sep, rest = name.partition("/")
     if sep and ("." in first or ":" in first or first == "localhost" or first.startswith("[")):
         if not _HOST.fullmatch(first):
-            raise InvalidReference(f"invalid registry host {first!r} in {original!r}")
+            raise InvalidReference(f"invalid registry host in {_shown(original)}")
+        _check_host(first, original)
         registry, repository = first.lower(), rest
     else:
         registry, repository = DOCKER_HUB, name
@@ -153,11 +181,11 @@ def parse_reference(text: str) -> Reference:
         if "/" not in repository:
             repository = f"library/{repository}"
     if not repository or len(repository) > _MAX_NAME:
-        raise InvalidReference(f"invalid repository name in {original!r}")
+        raise InvalidReference(f"invalid repository name in {_shown(original)}")
     for component in repository.split("/"):
         if not _COMPONENT.fullmatch(component):
             hint = "repository names are lowercase letters, digits and . _ - separators"
-            raise InvalidReference(f"invalid repository name {repository!r} in {original!r}", hint=hint)
+            raise InvalidReference(f"invalid repository name {repository!r} in {_shown(original)}", hint=hint)
     if tag is None and digest is None:
         tag = "latest"
     return ImageReference(registry=registry, repository=repository, tag=tag, digest=digest)

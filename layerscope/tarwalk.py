@@ -43,6 +43,8 @@ DEFAULT_MAX_HEADER_BYTES = 1 << 20
 #: Windows Server Core base layers hold a few hundred thousand headers (a pax header per file).
 DEFAULT_MAX_ENTRIES = 10_000_000
 
+#: Numeric fields beyond int64 are invalid (Go's archive/tar parseNumeric: ErrHeader), so never counted.
+_MAX_INT64 = (1 << 63) - 1
 _ZERO_BLOCK = bytes(BLOCK)
 _HIGH_BYTES = bytes(range(128, 256))
 _OCTAL_DIGITS = b"01234567"
@@ -113,6 +115,10 @@ class TarWalker:
         self._capture_type = 0
         self._capture_size = 0
         self._sparse_skip = 0
+        # Old GNU sparse map of the current entry, checked as it streams by (Go: validateSparseEntries):
+        # fragments in order, not overlapping, inside the logical size, adding up to the stored data.
+        self._sparse_realsize = self._sparse_end = self._sparse_data = self._sparse_stored = 0
+        self._sparse_blocks = 0
         self.files = self.dirs = self.symlinks = self.hardlinks = self.whiteouts = self.other_entries = 0
         self.extracted_bytes = 0
         self._files_bytes = self._hives_bytes = 0
@@ -192,7 +198,15 @@ class TarWalker:
             self._captured(piece)
         elif mode == _SPARSE_EXT:
             # GNU old sparse extension block: 21 (offset, numbytes) pairs, then `isextended` at 504.
+            self._sparse_blocks += 1
+            if self._sparse_blocks * BLOCK > self._max_header_bytes:
+                raise self._error(
+                    f"tar GNU sparse map exceeds the {self._max_header_bytes}-byte limit",
+                    hint="raise Limits.max_header_bytes if this layer is legitimate",
+                )
+            self._sparse_entries(piece[:504])
             if not piece[504]:
+                self._sparse_finish()
                 self._mode, self._need, self._skip = _HEADER, BLOCK, self._sparse_skip
         elif piece == _ZERO_BLOCK:  # _ZERO: the second block of the end-of-archive marker
             self._mode = _END
@@ -294,9 +308,14 @@ class TarWalker:
             realsize = _number(block[483:495])
             if realsize is None:
                 raise self._error("tar GNU sparse header has an invalid realsize field")
+            self._sparse_realsize, self._sparse_stored = realsize, size
+            self._sparse_end = self._sparse_data = self._sparse_blocks = 0
+            self._sparse_entries(block[386:482])
             if block[482]:  # isextended: extension blocks come before the data
                 self._mode, self._need, self._sparse_skip = _SPARSE_EXT, BLOCK, skip
                 skip = 0
+            else:
+                self._sparse_finish()
         self._skip = skip
 
         # Classify by path: strip "./" and "/" so that "./Files/x" and "Files/x" are the same entry.
@@ -346,11 +365,35 @@ class TarWalker:
                 hint="the layer is not a valid tar stream (or was damaged in transit)",
             )
 
+    def _sparse_entries(self, area: bytes) -> None:
+        """Check the (offset, numbytes) pairs of an old GNU sparse map area (24 bytes each)."""
+        for i in range(0, len(area) - 23, 24):
+            if area[i] == 0:
+                break  # the list ends at the first empty offset (GNU tar, BSD tar and Go alike)
+            offset, length = _number(area[i : i + 12]), _number(area[i + 12 : i + 24])
+            if offset is None or length is None:
+                raise self._error("tar GNU sparse map has an invalid number")
+            if offset < self._sparse_end or offset + length > self._sparse_realsize:
+                raise self._error(
+                    "tar GNU sparse map has fragments out of order, overlapping or beyond the file's size"
+                )
+            self._sparse_end = offset + length
+            self._sparse_data += length
+
+    def _sparse_finish(self) -> None:
+        if self._sparse_data != self._sparse_stored:
+            raise self._error(
+                f"tar GNU sparse map describes {self._sparse_data} bytes of data, the entry stores "
+                f"{self._sparse_stored}"
+            )
+
     def _decimal(self, value: bytes, key: str) -> int:
-        # pax numbers are decimal (POSIX pax "size"); Go rejects signs and negatives, so do we.
-        if not value.isdigit():
-            raise self._error(f"tar pax record {key}={value[:30]!r} is not a non-negative decimal number")
-        return int(value)
+        # pax numbers are decimal (POSIX pax "size"); Go rejects signs, negatives and more than int64.
+        # The length check comes before int(): Python refuses to convert more than 4300 digits (ValueError).
+        digits = value.lstrip(b"0") or b"0"
+        if not value.isdigit() or len(digits) > 19 or int(digits) > _MAX_INT64:
+            raise self._error(f"tar pax record {key}={value[:30]!r} is not a decimal number of at most 2**63-1")
+        return int(digits)
 
     def _error(self, message: str, *, hint: str | None = None, at: bool = True) -> CorruptLayerError:
         where = f" at tar offset {self._offset}" if at else ""
@@ -366,7 +409,8 @@ def _number(field: bytes) -> int | None:
         # GNU base-256: bit 7 marks binary, bit 6 is the sign (two's complement); negative is never valid.
         if first & 0x40:
             return None
-        return int.from_bytes(field, "big") ^ (0x80 << (8 * (len(field) - 1)))
+        value = int.from_bytes(field, "big") ^ (0x80 << (8 * (len(field) - 1)))
+        return value if value <= _MAX_INT64 else None
     # Octal, padded with spaces or NULs on either side (Go trims both; tarfile cuts at the first NUL).
     digits = field.strip(b" \x00")
     if not digits:
