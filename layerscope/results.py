@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from layerscope.catalog.match import BaseMatch
 from layerscope.measurement import LayerMeasurement
 from layerscope.oci import Platform
+
+if TYPE_CHECKING:
+    from layerscope.plan.launch import LaunchComparison
 
 __all__ = ["AnalysisRun", "DriftInfo", "ImageResult", "LayerResult", "Totals"]
 
@@ -99,6 +103,7 @@ class ImageResult:
     base: BaseMatch | None = None
     drift: DriftInfo | None = None
     warnings: tuple[str, ...] = ()
+    launch: LaunchComparison | None = None  # with a node profile: time to ready, with and without the bake
 
     @property
     def totals(self) -> Totals:

@@ -7,7 +7,7 @@ The CLI builds `Settings` from its options and calls `Session.analyze`; `report`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -17,7 +17,11 @@ from layerscope.catalog import Catalog
 from layerscope.catalog import load as load_catalog
 from layerscope.errors import UsageError
 from layerscope.observer import NullObserver, Observer
+from layerscope.plan.launch import LaunchParameters, compare_launch, plan_layers
 from layerscope.plan.profile import BakedImage, NodeProfile, load_baked, load_profile
+from layerscope.plan.pulllist import PullItem
+from layerscope.plan.recommend import Candidate, Recommendation, recommend
+from layerscope.plan.workload import Workload
 from layerscope.platforms import PlatformFilter, parse_platform_filter
 from layerscope.reference import parse_reference
 from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
@@ -126,14 +130,48 @@ class Session:
             self._baked = resolve_baked(self.analyzer, entries, self.catalog, platform, self.observer)
         return self._baked
 
-    def images(self, refs: Sequence[str]) -> list[ImageResult]:
-        """Analyse *refs* and, with a baked set, mark what the node holds."""
+    def node_platform(self) -> PlatformFilter | None:
+        """--platform, else (with a profile) the Windows platform a node of the profile's build pulls."""
+        if self.settings.platform is not None or self.profile is None:
+            return self.settings.platform
+        return parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
+
+    def launch_parameters(self) -> LaunchParameters | None:
+        """The launch-time model's parameters from the profile, or None without one."""
+        return LaunchParameters.from_profile(self.profile) if self.profile else None
+
+    def images(self, refs: Sequence[str], platform: PlatformFilter | None = None) -> list[ImageResult]:
+        """Analyse *refs* and, with a baked set, mark what the node holds and estimate launch times."""
         parsed = [parse_reference(r) for r in refs]
-        images = self.analyzer.analyze(parsed, self.settings.platform)
+        images = self.analyzer.analyze(parsed, platform or self.settings.platform)
         if not self.has_baked_set:
             return images
         baked = self.baked()
-        return [apply_baked(image, baked, self.catalog, self.profile) for image in images]
+        images = [apply_baked(image, baked, self.catalog, self.profile) for image in images]
+        params = self.launch_parameters()
+        if params is None:
+            return images
+        return [replace(image, launch=compare_launch(plan_layers(image), params)) for image in images]
+
+    def recommend(self, workload: Workload, budget_bytes: int | None = None) -> Recommendation:
+        """Which workload images to bake on the profile's node (requires a profile)."""
+        if self.profile is None:
+            raise UsageError("recommend needs a node profile", hint="pass --profile NAME|FILE (see `profile list`)")
+        weights: dict[str, float] = {}
+        for item in workload.images:
+            weights[item.reference] = weights.get(item.reference, 0.0) + item.weight
+        images = self.images(list(weights), self.node_platform())
+        candidates = [Candidate.from_image(image, weights[image.reference]) for image in images]
+        return recommend(candidates, self.profile, budget_bytes=budget_bytes, prebaked_chains=self.baked().chain_ids)
+
+    def pins(self, refs: Sequence[str]) -> list[PullItem]:
+        """Each reference pinned to the digest it resolves to now (an index stays an index: nodes pick)."""
+        items = []
+        for text in refs:
+            ref = parse_reference(text)
+            top = self.source.get_manifest(ref)
+            items.append(PullItem.of(str(ref).split("@", 1)[0], top.digest))
+        return items
 
     def analyze(self, refs: Sequence[str]) -> AnalysisRun:
         """The whole `analyze` result."""

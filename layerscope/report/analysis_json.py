@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from layerscope.plan.launch import LaunchComparison, LaunchEstimate
 from layerscope.results import AnalysisRun, ImageResult, LayerResult
 
 __all__ = ["SCHEMA", "analysis_document", "image_document", "render_json"]
@@ -75,6 +76,29 @@ def image_document(image: ImageResult) -> dict[str, Any]:
             "exact": t.exact,
         },
         "warnings": list(image.warnings),
+        "launch": None if image.launch is None else launch_document(image.launch),
+    }
+
+
+def _estimate(e: LaunchEstimate) -> dict[str, Any]:
+    return {
+        "total_seconds": round(e.total_seconds, 1),
+        "download_seconds": round(e.download_seconds, 1),
+        "extraction_seconds": round(e.extraction_seconds, 1),
+        "round_trip_seconds": round(e.round_trip_seconds, 2),
+        "pulled_bytes": e.pulled_bytes,
+        "extracted_bytes": e.extracted_bytes,
+        "estimated": e.estimated,
+        "warnings": list(e.warnings),
+    }
+
+
+def launch_document(launch: LaunchComparison) -> dict[str, Any]:
+    """The `launch` extension: the profile's launch-time model with the node's baked set and without."""
+    return {
+        "with_baked": _estimate(launch.with_baking),
+        "without_baked": _estimate(launch.without_baking),
+        "seconds_saved": round(launch.seconds_saved, 1),
     }
 
 

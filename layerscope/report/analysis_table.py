@@ -5,7 +5,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from layerscope.results import AnalysisRun, ImageResult
-from layerscope.units import format_size
+from layerscope.units import format_duration, format_size
 
 __all__ = ["render_markdown", "render_table"]
 
@@ -33,6 +33,13 @@ def _title(image: ImageResult) -> list[str]:
             f"DRIFT  baked base {d.baked_os_version} ({d.baked_month or '?'}) vs image base {d.image_os_version}"
             f" ({d.image_month or '?'}): {_size(d.bytes_to_pull)} of base layers will be pulled"
             + (f"; rebuild on {d.rebuild_on}" if d.rebuild_on else "")
+        )
+    if image.launch is not None:
+        w, wo = image.launch.with_baking, image.launch.without_baking
+        approx = "~" if w.estimated or wo.estimated else ""
+        lines.append(
+            f"launch {approx}{format_duration(w.total_seconds)} on this node"
+            f" ({approx}{format_duration(wo.total_seconds)} with nothing baked)"
         )
     return lines
 
@@ -73,6 +80,8 @@ def _render(run: AnalysisRun, fmt: str) -> str:
             head = "\n".join(title)
         parts.append(head + "\n\n" + tabulate(_rows(image), headers=_HEADERS, tablefmt=fmt, disable_numparse=True))
         parts.extend(f"warning: {w}" for w in image.warnings)
+        if image.launch is not None:
+            parts.extend(f"warning: {w}" for w in image.launch.with_baking.warnings)
     return "\n\n".join(parts) + "\n"
 
 
