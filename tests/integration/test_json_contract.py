@@ -20,7 +20,7 @@ IMAGE = {
     "drift",
     "totals",
 }
-IMAGE_EXT = {"warnings"}
+IMAGE_EXT = {"warnings", "launch"}
 PLATFORM = {"os", "architecture", "variant", "os_version"}
 BASE = {"image", "channel", "os_version", "month", "layers", "match"}
 LAYER = {
