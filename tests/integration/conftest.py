@@ -28,9 +28,10 @@ class Run:
 
 @pytest.fixture(autouse=True)
 def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets its own measurement store and no Docker credentials from the host."""
+    """Every test gets its own measurement store and user catalog, and no Docker credentials from the host."""
     store = tmp_path / "store" / "measurements.sqlite3"
     monkeypatch.setenv("LAYERSCOPE_STORE", str(store))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # the user catalog lives there
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
     yield store

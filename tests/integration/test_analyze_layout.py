@@ -130,7 +130,9 @@ def test_estimate_mode_is_labelled_and_close(fixture_layout: Path, layerscope: C
                 assert got["uncompressed_bytes"] is None
 
 
-def test_estimate_with_exact_fallback_never_leaves_unknowns(fixture_layout: Path, layerscope: Callable[..., Run]) -> None:
+def test_estimate_with_exact_fallback_never_leaves_unknowns(
+    fixture_layout: Path, layerscope: Callable[..., Run]
+) -> None:
     doc = layerscope(
         "analyze", f"oci:{fixture_layout}:linux-zstd", "--estimate", "--estimate-fallback", "exact", "-o", "json"
     ).json()["images"][0]
@@ -145,7 +147,9 @@ def test_estimate_with_exact_fallback_never_leaves_unknowns(fixture_layout: Path
         (["analyze", "--platform", "bad//x", "oci:/x"], 2, "invalid platform"),
     ],
 )
-def test_errors_are_one_line_with_exit_codes(args: list[str], code: int, text: str, layerscope: Callable[..., Run]) -> None:
+def test_errors_are_one_line_with_exit_codes(
+    args: list[str], code: int, text: str, layerscope: Callable[..., Run]
+) -> None:
     run = layerscope(*args)
     assert run.exit_code == code
     lines = run.stderr.strip().splitlines()

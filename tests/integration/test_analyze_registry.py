@@ -59,7 +59,9 @@ def test_reanalysis_fetches_no_blob(
     second = layerscope("analyze", ref.ref, "-o", "json")
     assert second.exit_code == 0
     layer_digests = {layer["digest"] for layer in layers}
-    assert [r for r in registry.blob_gets(second_mark, repo=ref.repo) if r.path.rsplit("/", 1)[1] in layer_digests] == []
+    assert [
+        r for r in registry.blob_gets(second_mark, repo=ref.repo) if r.path.rsplit("/", 1)[1] in layer_digests
+    ] == []
     assert {layer["size_source"] for layer in second.json()["images"][0]["layers"]} == {"store"}
 
 

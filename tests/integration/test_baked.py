@@ -113,7 +113,7 @@ def test_other_month_baked_base_is_drift_with_the_bytes_at_stake(
     assert drift["baked_os_version"] == "10.0.17763.3406" and drift["baked_month"] == "2022-09"
     assert drift["image_os_version"] == "10.0.17763.2928" and drift["image_month"] == "2022-05"
     assert drift["bytes_to_pull"] == BASE.update_size
-    assert drift["rebuild_on"] and "10.0.17763.3406" in drift["rebuild_on"] or "@sha256:" in drift["rebuild_on"]
+    assert (drift["rebuild_on"] and "10.0.17763.3406" in drift["rebuild_on"]) or "@sha256:" in drift["rebuild_on"]
     table = layerscope(
         "analyze",
         pushed_fixtures["windows-app"].ref,

@@ -48,8 +48,6 @@ def test_output_is_atomic(tmp_path: Path) -> None:
     target = tmp_path / "out.json"
     target.write_text("old")
 
-
-
     write_output("new\n", str(target))
     assert target.read_text() == "new\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temp files left behind

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -91,7 +93,5 @@ def test_round_trip_string() -> None:
 
 @given(st.text(max_size=80))
 def test_any_text_parses_or_raises_own_error(text: str) -> None:
-    try:
+    with contextlib.suppress(LayerscopeError):
         parse_reference(text)
-    except LayerscopeError:
-        pass
