@@ -204,7 +204,7 @@ class Attachments:
         clock: Callable[[], dt.datetime] = _now,
     ) -> None:
         self._client = client
-        self._observer = observer or NullObserver()
+        self.observer = observer or NullObserver()
         self._clock = clock
 
     def find(self, image: ResolvedImage) -> Found | None:
@@ -215,7 +215,7 @@ class Attachments:
         try:
             candidates = self._client.referrers(ref, image.manifest.digest, ARTIFACT_TYPE)
         except LayerscopeError as exc:
-            self._observer.warning(f"{ref}: cannot list attached analyses ({exc.message}); measuring instead")
+            self.observer.warning(f"{ref}: cannot list attached analyses ({exc.message}); measuring instead")
             return None
         # Newest first by the created annotation (RFC 3339 in UTC sorts as text), then by digest.
         candidates.sort(key=lambda d: (d.annotations.get(CREATED, ""), d.digest), reverse=True)
@@ -223,7 +223,7 @@ class Attachments:
             try:
                 return Found(desc.digest, self._read(ref, image, desc))
             except LayerscopeError as exc:
-                self._observer.warning(f"{ref}: ignoring attached analysis {desc.digest[:19]}…: {exc.message}")
+                self.observer.warning(f"{ref}: ignoring attached analysis {desc.digest[:19]}…: {exc.message}")
         return None
 
     def find_many(self, images: Sequence[ResolvedImage]) -> list[Found | None]:
@@ -300,6 +300,9 @@ def measure_with_attachments(
                 known.update(hit.measurements)
     results = analyzer.measure_images(images, known=known)
     if attach and attachments is not None:
+        elsewhere = sorted({str(image.ref) for image in images if not isinstance(image.ref, ImageReference)})
+        if elsewhere:
+            attachments.observer.warning(f"not in a registry, nothing attached: {', '.join(elsewhere[:3])}")
         for i in registry_images:
             if not _covers(found[i], results[i]):
                 attachments.push(images[i], results[i])

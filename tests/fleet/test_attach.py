@@ -205,7 +205,11 @@ def test_oras_discovers_and_pulls_what_layerscope_attached(
     target = f"{ref.host}/{ref.repo}@{entry['digest']}"
     artifact = client.get_manifest(target)
     assert artifact["artifactType"] == ARTIFACT_TYPE
-    assert artifact["subject"] == {"mediaType": ref.media_type, "digest": ref.digest, "size": artifact["subject"]["size"]}
+    assert artifact["subject"] == {
+        "mediaType": ref.media_type,
+        "digest": ref.digest,
+        "size": artifact["subject"]["size"],
+    }
     (path,) = client.pull(target=target, outdir=str(tmp_path))
     assert Path(path).name == "layerscope-analysis.json"
     doc = json.loads(Path(path).read_bytes())
@@ -239,3 +243,28 @@ def test_attach_through_token_auth_asks_for_push(
     assert json.loads(body)["manifests"][0]["artifactType"] == ARTIFACT_TYPE
 
 
+def test_each_platform_of_an_index_gets_its_own_attachment(
+    registry: RegistryProcess, pusher: Pusher, repo_name: str, fixture_layout: Path, layerscope: Callable[..., Run]
+) -> None:
+    ref = pusher.push_layout(fixture_layout, "multi-platform", repo_name)
+    first = layerscope("analyze", ref.ref, "--attach", "-o", "json", "--no-store")
+    assert first.exit_code == 0, first.stderr
+    images = first.json()["images"]
+    assert len(images) >= 2
+    for image in images:
+        body, _, _ = pusher.get_manifest(repo_name, _tag(image["digest"]), accept=OCI_INDEX)
+        assert json.loads(body)["manifests"][0]["artifactType"] == ARTIFACT_TYPE
+    mark = registry.mark()
+    second = layerscope("analyze", ref.ref, "--use-attached", "-o", "json", "--no-store")
+    assert second.exit_code == 0, second.stderr
+    layer_digests = {layer["digest"] for image in images for layer in image["layers"]}
+    assert not {r.digest for r in registry.blob_gets(mark, repo=repo_name)} & layer_digests
+    assert second.json()["images"][0]["index_digest"] == ref.digest
+
+
+def test_attach_on_a_layout_reference_says_nothing_was_attached(
+    fixture_layout: Path, layerscope: Callable[..., Run]
+) -> None:
+    run = layerscope("analyze", f"oci:{fixture_layout}:linux-gzip", "--attach", "-o", "json", "--no-store")
+    assert run.exit_code == 0, run.stderr
+    assert "not in a registry, nothing attached" in run.stderr
