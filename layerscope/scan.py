@@ -17,7 +17,8 @@ manifest digests and its layer measurements), one `write` + `fsync` per line, so
 most one torn last line, which is ignored. A rerun with the same target and filters reads the checkpoint
 and gives its measurements to the analyzer (checked by digest and diff_id, so a moved tag is measured
 anew): finished images cost a manifest and config fetch, no layer download — even with `--no-store`.
-A scan that completes removes its checkpoint. The default file is
+A scan that completes removes its checkpoint. An image whose layers cannot be measured (a missing or
+corrupt blob) is skipped with a warning, and the scan goes on. The default file is
 `$XDG_STATE_HOME/layerscope/scans/<hash of target and filters>.jsonl` (~/.local/state by default).
 """
 
@@ -371,11 +372,10 @@ def scan(
                 kept = [i for i in got if options.since is None or _since_ok(i, options.since)]
                 left_out += len(got) - len(kept)
                 resolved.append((ref, kept))
-            results = iter(fleet.measure([i for _, images in resolved for i in images], known))
-            for ref, images in resolved:
-                mine = [next(results) for _ in images]
-                by_ref[str(ref)] = mine
-                writer.record(str(ref), mine)
+            for ref, mine in _measure_batch(fleet, resolved, known, skipped):
+                if mine is not None:
+                    by_ref[str(ref)] = mine
+                    writer.record(str(ref), mine)
                 progress.scan_done(str(ref))
     checkpoint.remove()
     finished = [result for ref in refs for result in by_ref.get(str(ref), ())]
@@ -386,6 +386,30 @@ def scan(
         left_out=left_out,
         skipped=tuple(skipped),
     )
+
+
+def _measure_batch(
+    fleet: Fleet,
+    resolved: Sequence[tuple[ImageReference, list[ResolvedImage]]],
+    known: dict[str, LayerMeasurement],
+    skipped: list[tuple[str, str]],
+) -> Iterator[tuple[ImageReference, list[ImageResult] | None]]:
+    """Each reference of a batch with its results; one whose layers cannot be measured gets None."""
+    try:
+        results = iter(fleet.measure([i for _, images in resolved for i in images], known))
+    except (NotFoundError, ContentError):
+        # One bad image must not stop a fleet scan: measure reference by reference to find it. Layers
+        # measured before the failure are not measured again (the analyzer keeps them for the run).
+        for ref, images in resolved:
+            try:
+                yield ref, fleet.measure(images, known)
+            except (NotFoundError, ContentError) as exc:
+                skipped.append((str(ref), exc.message))
+                fleet.session.observer.warning(f"skipping {ref}: {exc.message}")
+                yield ref, None
+        return
+    for ref, images in resolved:
+        yield ref, [next(results) for _ in images]
 
 
 def _since_ok(image: ResolvedImage, since: dt.datetime) -> bool:

@@ -4,6 +4,11 @@ analyses read back with no layer download, resuming an interrupted scan, tag and
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +19,10 @@ import pytest
 from layerscope.fleet import Fleet, FleetOptions
 from layerscope.scan import ScanOptions, default_checkpoint_path, parse_target, scan
 from layerscope.session import Session, Settings
-from tests.fleet.conftest import FleetImages, Run
+from scripts import fixturegen
+from tests.fleet.conftest import FleetImages, Run, _layer
+from tests.support.images import push, simple_image
+from tests.support.push import Pusher
 from tests.support.registry import RegistryProcess
 
 
@@ -157,3 +165,61 @@ def test_bad_targets_and_executors_are_usage_errors(layerscope: Callable[..., Ru
     assert run.exit_code == 2 and "dask://HOST:PORT" in run.stderr
     run = layerscope("analyze", "127.0.0.1:1/x:y", "--executor", "dask", "--estimate", "--no-store")
     assert run.exit_code == 2 and "--estimate" in run.stderr
+
+
+def test_an_image_that_cannot_be_measured_is_skipped_and_the_scan_goes_on(
+    registry: RegistryProcess, pusher: Pusher, repo_name: str, layerscope: Callable[..., Run]
+) -> None:
+    good_layer, bad_layer = _layer("skip-good", 1, 900), _layer("skip-bad", 2, 900)
+    push(pusher, repo_name, "good", simple_image([good_layer]))
+    # A config whose diff_id does not match the layer: the measurement fails its diff_id check.
+    history = [{"created_by": "COPY x /", "created": fixturegen.CREATED}]
+    config = fixturegen.make_config(["sha256:" + "0" * 64], history)
+    push(pusher, repo_name, "lying", fixturegen.make_image([bad_layer], config))
+    for executor in ((), ("--executor", "threads")):
+        run = layerscope("scan", f"{registry.host}/{repo_name}", "-o", "json", "--no-store", *executor)
+        assert run.exit_code == 0, run.stderr
+        assert [i["reference"].rsplit(":", 1)[1] for i in run.json()["images"]] == ["good"]
+        assert f"skipping {registry.host}/{repo_name}:lying" in run.stderr
+        assert "1 skipped" in run.stderr
+
+
+def test_a_killed_scan_resumes_where_it_stopped(
+    registry: RegistryProcess, fleet_images: FleetImages, tmp_path: Path
+) -> None:
+    target = f"{fleet_images.host}/fleet"
+    checkpoint = tmp_path / "scan.jsonl"
+    cli = [
+        sys.executable,
+        "-c",
+        "from layerscope.cli import main; main()",
+        "scan",
+        target,
+        "--no-store",
+        "--batch-size",
+        "1",
+    ]
+    cli += ["--checkpoint", str(checkpoint), "-o", "json", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(cli, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if checkpoint.exists() and checkpoint.read_bytes().count(b"\n") >= 5:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the scan finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(10)
+    finished = [json.loads(line)["reference"] for line in checkpoint.read_text().splitlines() if line.endswith("}")]
+    assert len(finished) >= 5
+    mark = registry.mark()
+    resumed = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(finished)} resumed from the checkpoint" in resumed.stderr
+    gets = _layer_gets(registry, mark, fleet_images)
+    assert set(gets) == set(fleet_images.layers) - fleet_images.layer_digests(finished)
+    assert set(gets.values()) == {1}
+    assert len(json.loads(resumed.stdout)["images"]) == 60
+    assert not checkpoint.exists()
