@@ -2,13 +2,18 @@
 
 SQLite (stdlib) in WAL mode: every write is one transaction, so a killed process leaves either the old
 or the new row, and concurrent processes serialise on SQLite's lock instead of losing writes. Each row
-carries the schema version and a sha256 of its record; a row that fails either check, or a database
-that cannot be opened, is a miss (with one warning), never a crash and never a wrong number.
+carries the schema version and a sha256 of its record, and is used only for its own digest (and, by the
+analysis, its own diff_id): a row that fails a check is a miss with one warning, never a wrong number.
+A file that is not a healthy SQLite database (garbage, truncated, damaged pages) is moved aside to
+`NAME.corrupt-TIME` with its WAL files — when opening, or when a query first finds the damage — and a
+fresh store takes its place. A store that cannot be used otherwise (locked past the busy timeout, not
+writable, another program's database) is left untouched: the run measures without it, with one warning.
 Not to be confused with a node's image cache (DESIGN.md, "Words").
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,6 +31,14 @@ __all__ = ["SCHEMA_VERSION", "MeasurementStore", "default_store_path"]
 
 SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_MS = 30_000
+# Errors that mean "this file is not a (healthy) SQLite database": such a store is moved aside and started
+# afresh. Anything else (locked, read-only, a foreign database with its own `layers` table) is left alone.
+_CORRUPT = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _CORRUPT
 
 
 def default_store_path() -> Path:
@@ -49,6 +62,8 @@ class MeasurementStore:
         self._observer = observer or NullObserver()
         self._lock = threading.Lock()
         self._warned = False
+        self._recovered = False
+        self._inode: int | None = None
         self._conn = self._open()
 
     def _warn(self, message: str) -> None:
@@ -78,17 +93,65 @@ class MeasurementStore:
                 f"cannot create the measurement store directory {self.path.parent}: {exc.strerror}"
             ) from None
         try:
-            return self._connect(str(self.path))
+            return self._connect_file()
         except sqlite3.DatabaseError as exc:
-            # Not a database (truncated, overwritten, foreign file): keep it for inspection, start afresh.
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-            self._warn(f"measurement store {self.path} is unreadable ({exc}); moved aside to {aside.name}")
+            if _is_corrupt(exc):
+                # Not a database (truncated, overwritten, garbage): keep it for inspection, start afresh.
+                aside = self._move_aside()
+                self._warn(f"measurement store {self.path} is unreadable ({exc}); moved aside to {aside}")
+                try:
+                    return self._connect_file()
+                except (OSError, sqlite3.DatabaseError):
+                    pass
+            else:
+                # Locked for longer than the busy timeout, not writable, or another program's database:
+                # not ours to move; measure without it.
+                self._warn(f"measurement store {self.path} cannot be used ({exc}); results are not kept this run")
+            return self._connect(":memory:")
+
+    def _connect_file(self) -> sqlite3.Connection:
+        assert self.path is not None
+        conn = self._connect(str(self.path))
+        try:
+            self._inode = os.stat(self.path).st_ino
+        except OSError:
+            self._inode = None
+        return conn
+
+    def _move_aside(self) -> str:
+        """Rename the store (and its WAL files, which belong to it) to `NAME.corrupt-TIME`; the new name."""
+        assert self.path is not None
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+        for suffix in ("", "-wal", "-shm"):
             try:
-                os.replace(self.path, aside)
-                return self._connect(str(self.path))
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+            except FileNotFoundError:
+                pass
+            except OSError:
+                if not suffix:
+                    return "nowhere (it could not be renamed)"
+        return aside.name
+
+    def _recover(self, exc: sqlite3.Error) -> bool:
+        """A store found corrupt while in use: move it aside (once) and continue on a fresh one."""
+        if self.path is None or self._recovered or not _is_corrupt(exc):
+            return False
+        self._recovered = True
+        with self._lock:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            try:
+                # Another process may have replaced it already: then only reconnect.
+                same = os.stat(self.path).st_ino == self._inode
+            except OSError:
+                same = False
+            aside = self._move_aside() if same else "by another process"
+            try:
+                self._conn = self._connect_file()
             except (OSError, sqlite3.DatabaseError):
-                self._warn("measurement store disabled for this run")
-                return self._connect(":memory:")
+                self._conn = self._connect(":memory:")
+        self._warn(f"measurement store {self.path} is corrupt ({exc}); moved aside {aside}, starting afresh")
+        return True
 
     def get(self, digest: str) -> LayerMeasurement | None:
         """The stored measurement of *digest* (size_source `store`), or None."""
@@ -98,7 +161,8 @@ class MeasurementStore:
                     "SELECT schema, record, checksum FROM layers WHERE digest = ?", (digest,)
                 ).fetchone()
         except sqlite3.DatabaseError as exc:
-            self._warn(f"measurement store read failed ({exc}); measuring instead")
+            if not self._recover(exc):
+                self._warn(f"measurement store read failed ({exc}); measuring instead")
             return None
         if row is None:
             return None
@@ -120,29 +184,43 @@ class MeasurementStore:
         if not m.exact:
             return
         record = json.dumps(replace(m, size_source=SizeSource.MEASURED).to_dict(), sort_keys=True)
-        try:
-            with self._lock:
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO layers (digest, diff_id, schema, record, checksum, stored_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (m.digest, m.diff_id, SCHEMA_VERSION, record, _checksum(record), time.time()),
-                )
-        except sqlite3.DatabaseError as exc:
-            self._warn(f"measurement store write failed ({exc}); results are not kept")
+        row = (m.digest, m.diff_id, SCHEMA_VERSION, record, _checksum(record), time.time())
+        for _ in range(2):  # a second time only after a corrupt store was replaced by a fresh one
+            try:
+                with self._lock:
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO layers (digest, diff_id, schema, record, checksum, stored_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        row,
+                    )
+                return
+            except sqlite3.DatabaseError as exc:
+                if not self._recover(exc):
+                    self._warn(f"measurement store write failed ({exc}); results are not kept")
+                    return
+
+    def _query(self, sql: str, *args: object) -> sqlite3.Cursor:
+        """Run *sql* for stats/prune; a corrupt store is replaced once, other failures are a StoreError."""
+        for _ in range(2):
+            try:
+                with self._lock:
+                    return self._conn.execute(sql, args)
+            except sqlite3.DatabaseError as exc:
+                if not self._recover(exc):
+                    raise StoreError(f"measurement store {self.path}: {exc}") from None
+        raise StoreError(f"measurement store {self.path} cannot be used")  # pragma: no cover
 
     def stats(self) -> dict[str, int | str | None]:
         """Entry count and file size, for `layerscope store stats`."""
-        with self._lock:
-            (count,) = self._conn.execute("SELECT COUNT(*) FROM layers").fetchone()
+        (count,) = self._query("SELECT COUNT(*) FROM layers").fetchone()
         size = self.path.stat().st_size if self.path and self.path.exists() else None
         return {"path": str(self.path) if self.path else None, "entries": int(count), "file_bytes": size}
 
     def prune(self, older_than_seconds: float) -> int:
         """Delete entries stored more than *older_than_seconds* ago; return how many."""
         cutoff = time.time() - older_than_seconds
-        with self._lock:
-            cur = self._conn.execute("DELETE FROM layers WHERE stored_at < ?", (cutoff,))
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cur = self._query("DELETE FROM layers WHERE stored_at < ?", cutoff)
+        self._query("PRAGMA wal_checkpoint(TRUNCATE)")
         return int(cur.rowcount)
 
     def close(self) -> None:
