@@ -4,7 +4,8 @@
 module, imported here so that it registers itself on `cli`.
 """
 
-from layerscope.cli import commands, scan  # noqa: F401  (registers analyze, store, scan)
+# Imported for their side effect: each module registers its commands on `cli`.
+from layerscope.cli import catalog, commands, diff, plan, profile, report, scan  # noqa: F401
 from layerscope.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -1,0 +1,164 @@
+"""`layerscope catalog list|show|refresh`: the Windows base catalog (shipped data plus the user catalog)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from layerscope.cli.app import StderrObserver, cli, errors
+
+_CATALOG_OPTION = click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(dir_okay=False),
+    help="User catalog file (default: $XDG_DATA_HOME/layerscope/catalog.json).",
+)
+_FORMAT_OPTION = click.option(
+    "-o", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+
+
+def _json(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
+@cli.group()
+def catalog() -> None:
+    """The Windows base catalog: known Server Core / Nano Server layers, revisions and MCR index pins."""
+
+
+@catalog.command("list")
+@_FORMAT_OPTION
+@_CATALOG_OPTION
+def catalog_list(fmt: str, catalog_path: str | None) -> None:
+    """Known bases by image and channel, with their monthly revisions and layers."""
+    with errors():
+        from layerscope.catalog.browse import list_document, load_view
+        from layerscope.report.catalog_table import render_list
+
+        doc = list_document(load_view(catalog_path))
+        click.echo(_json(doc) if fmt == "json" else render_list(doc), nl=False)
+
+
+@catalog.command("show")
+@click.argument("name")
+@_FORMAT_OPTION
+@_CATALOG_OPTION
+def catalog_show(name: str, fmt: str, catalog_path: str | None) -> None:
+    """Every revision and layer of NAME: a base (servercore:ltsc2019), a build (10.0.17763.2928) or a digest."""
+    with errors():
+        from layerscope.catalog.browse import load_view, show_document
+        from layerscope.report.catalog_table import render_show
+
+        doc = show_document(load_view(catalog_path), name)
+        click.echo(_json(doc) if fmt == "json" else render_show(doc), nl=False)
+
+
+@catalog.command("refresh")
+@click.option(
+    "--registry",
+    default="mcr.microsoft.com",
+    show_default=True,
+    help="Registry that serves Microsoft's base repositories.",
+)
+@click.option(
+    "--repository",
+    "repositories",
+    multiple=True,
+    metavar="REPO",
+    help="Repository to read (repeatable; default windows/servercore and windows/nanoserver).",
+)
+@click.option(
+    "--tags",
+    "patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Glob of tags to read (repeatable; default: the LTSC channel tags and 10.0.* build tags).",
+)
+@click.option(
+    "--max-tags",
+    type=click.IntRange(1),
+    help="Read at most N tags per repository: channel tags first, then builds newest first.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be added; do not write the user catalog.")
+@click.option(
+    "--mirror",
+    multiple=True,
+    metavar="HOST=ENDPOINT",
+    help="Contact ENDPOINT for registry HOST (repeatable), e.g. mcr.microsoft.com=127.0.0.1:5000.",
+)
+@click.option("--plain-http", is_flag=True, help="Use http:// for every registry (loopback hosts always do).")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), help="Network timeout in seconds (default 60).")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Tags read at once.")
+@_FORMAT_OPTION
+@_CATALOG_OPTION
+def catalog_refresh(
+    registry: str,
+    repositories: Sequence[str],
+    patterns: Sequence[str],
+    max_tags: int | None,
+    dry_run: bool,
+    mirror: Sequence[str],
+    plain_http: bool,
+    timeout: float | None,
+    concurrency: int,
+    fmt: str,
+    catalog_path: str | None,
+) -> None:
+    """Add base layers and index pins to the user catalog from a registry, reading configs only (no layers)."""
+    with errors():
+        from layerscope.catalog import load, save_user_entries
+        from layerscope.catalog.refresh import DEFAULT_REPOSITORIES, refresh_catalog
+        from layerscope.registry import DockerCredentialStore, RegistryClient
+        from layerscope.report.catalog_table import render_refresh
+        from layerscope.session import Settings, parse_mirrors
+
+        host = registry.strip().lower()
+        settings = Settings(mirrors=parse_mirrors(mirror), plain_http=plain_http, timeout=timeout)
+        observer = StderrObserver(progress=False)
+        credentials = DockerCredentialStore()
+        from pathlib import Path
+
+        # A --catalog file that does not exist yet is where this refresh starts the user catalog.
+        exists = catalog_path is None or Path(catalog_path).exists()
+        current = load(catalog_path) if exists else load(include_user=False)
+        with RegistryClient(settings.registry_config(), credentials) as client:
+            result = refresh_catalog(
+                client,
+                current,
+                registry=host,
+                repositories=tuple(repositories) or DEFAULT_REPOSITORIES,
+                patterns=tuple(patterns) or None,
+                max_tags=max_tags,
+                endpoint=settings.mirrors.get(host),
+                workers=concurrency,
+                observer=observer,
+            )
+        for message in credentials.warnings:
+            observer.warning(message)
+        _check_found(result.tags_selected, bool(result.images), patterns, result.skipped)
+        saved = None if dry_run else str(save_user_entries(result.layers, result.pins, catalog_path))
+        doc = result.to_json()
+        if fmt == "json":
+            doc["saved_to"] = saved
+            click.echo(_json(doc), nl=False)
+        else:
+            click.echo(render_refresh(doc, saved), nl=False)
+
+
+def _check_found(selected: int, found: bool, patterns: Sequence[str], skipped: Sequence[Any]) -> None:
+    """Fail (nothing saved) when no tag matched, or no base image could be read."""
+    from layerscope.catalog.refresh import default_tag_patterns
+    from layerscope.errors import CatalogError, NotFoundError
+
+    if selected == 0:
+        wanted = ", ".join(patterns or default_tag_patterns())
+        raise NotFoundError(f"no tag matches {wanted}", hint="list the repository's tags, then pass --tags PATTERN")
+    if not found:
+        raise CatalogError(
+            f"none of the {selected} tags held a Windows base image that could be read ({len(skipped)} skipped)",
+            hint="see the warnings above; nothing was saved",
+        )

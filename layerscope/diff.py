@@ -1,0 +1,231 @@
+"""Compare two analysed images the way a node's image cache sees them: by chain ID. Pure: no I/O.
+
+A node holds layer n of an image only if it holds the whole chain 0..n (plan/chain.py), so two images
+share exactly the longest common prefix of their chain IDs. Everything after it is pulled, even a layer
+whose digest or diff_id also occurs in the other image at another position (on another parent): such
+layers are noted (`same_content_as`), and still counted as pulled — containerd may skip downloading a
+blob it still holds, but it unpacks a new snapshot, and Docker's layer store downloads it again.
+
+`layerscope.diff/v1` (ImageDiff.to_json), documented in docs/cli-catalog-profile-diff.md:
+
+    {"schema": "layerscope.diff/v1",
+     "a": IMAGE, "b": IMAGE,
+     "shared": {"layers": n, "chain_id": "sha256:…|null", "compressed_bytes": 0, "extracted_bytes": 0|null},
+     "only_in_a": [LAYER], "only_in_b": [LAYER],
+     "pull_b_on_a": {"layers": n, "compressed_bytes": 0, "extracted_bytes": 0|null},
+     "pull_a_on_b": {…},
+     "base": {"same_revision": true|false|null, "same_channel": true|false|null}}
+
+IMAGE = {"reference", "digest", "index_digest", "platform", "layers", "compressed_bytes", "extracted_bytes",
+"base": the analysis JSON `base` object or null}; LAYER = {"index", "digest", "diff_id", "chain_id",
+"compressed_bytes", "extracted_bytes", "size_source", "base", "same_content_as": {"index", "by": "digest" |
+"diff_id"} or null}. `shared` sizes are A's blobs (B's may be compressed differently: the chain is the
+same because it is built from diff_ids). A size that is not known is null, never a partial sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from layerscope.errors import UsageError
+from layerscope.results import ImageResult, LayerResult
+
+__all__ = ["SCHEMA", "DiffLayer", "ImageDiff", "Transfer", "diff_images", "select_one"]
+
+SCHEMA = "layerscope.diff/v1"
+T = TypeVar("T")
+
+
+def _sum(values: Sequence[int | None]) -> int | None:
+    """Sum, or None when any part is unknown (a partial sum would be a made-up number)."""
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """What a node pulls for one image when it already holds the other."""
+
+    layers: int
+    compressed_bytes: int
+    extracted_bytes: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"layers", "compressed_bytes", "extracted_bytes"}`."""
+        return {
+            "layers": self.layers,
+            "compressed_bytes": self.compressed_bytes,
+            "extracted_bytes": self.extracted_bytes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DiffLayer:
+    """A layer of one image that is not on the shared chain."""
+
+    layer: LayerResult
+    same_content_as: int | None = None  # index of a layer in the other image with the same digest/diff_id
+    same_by: str | None = None  # digest | diff_id
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of `only_in_a` / `only_in_b`."""
+        m = self.layer.measurement
+        return {
+            "index": self.layer.index,
+            "digest": self.layer.digest,
+            "diff_id": self.layer.diff_id,
+            "chain_id": self.layer.chain_id,
+            "compressed_bytes": m.compressed_bytes,
+            "extracted_bytes": m.extracted_bytes,
+            "size_source": str(m.size_source),
+            "base": self.layer.base,
+            "same_content_as": (
+                {"index": self.same_content_as, "by": self.same_by} if self.same_content_as is not None else None
+            ),
+        }
+
+
+def _shared_prefix(a: Sequence[LayerResult], b: Sequence[LayerResult]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x.chain_id is None or x.chain_id != y.chain_id:
+            break
+        n += 1
+    return n
+
+
+def _only(layers: Sequence[LayerResult], other: Sequence[LayerResult], shared: int) -> tuple[DiffLayer, ...]:
+    by_digest = {x.digest: x.index for x in other}
+    by_diff_id = {x.diff_id: x.index for x in other if x.diff_id}
+    out = []
+    for layer in layers[shared:]:
+        if layer.digest in by_digest:
+            out.append(DiffLayer(layer, by_digest[layer.digest], "digest"))
+        elif layer.diff_id and layer.diff_id in by_diff_id:
+            out.append(DiffLayer(layer, by_diff_id[layer.diff_id], "diff_id"))
+        else:
+            out.append(DiffLayer(layer))
+    return tuple(out)
+
+
+def _transfer(layers: Sequence[DiffLayer]) -> Transfer:
+    return Transfer(
+        layers=len(layers),
+        compressed_bytes=sum(x.layer.measurement.compressed_bytes for x in layers),
+        extracted_bytes=_sum([x.layer.measurement.extracted_bytes for x in layers]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ImageDiff:
+    """Two images compared by chain ID (see the module docstring)."""
+
+    a: ImageResult
+    b: ImageResult
+    shared: int  # length of the common chain-ID prefix
+    only_in_a: tuple[DiffLayer, ...]
+    only_in_b: tuple[DiffLayer, ...]
+
+    @property
+    def shared_chain_id(self) -> str | None:
+        """Chain ID of the last shared layer (what both images build on), or None."""
+        return self.a.layers[self.shared - 1].chain_id if self.shared else None
+
+    @property
+    def shared_compressed_bytes(self) -> int:
+        """Compressed bytes of A's shared layers."""
+        return sum(x.measurement.compressed_bytes for x in self.a.layers[: self.shared])
+
+    @property
+    def shared_extracted_bytes(self) -> int | None:
+        """Extracted bytes of the shared layers, or None when one is unknown."""
+        return _sum([x.measurement.extracted_bytes for x in self.a.layers[: self.shared]])
+
+    @property
+    def pull_b_on_a(self) -> Transfer:
+        """Pulling B on a node that holds A."""
+        return _transfer(self.only_in_b)
+
+    @property
+    def pull_a_on_b(self) -> Transfer:
+        """Pulling A on a node that holds B."""
+        return _transfer(self.only_in_a)
+
+    @property
+    def same_base_revision(self) -> bool | None:
+        """True when both bases are the same layers (same chain); None when either base is not identified."""
+        ba, bb = self.a.base, self.b.base
+        if ba is None or bb is None:
+            return None
+        if ba.layer_count != bb.layer_count:
+            return False
+        return self.shared >= ba.layer_count
+
+    @property
+    def same_base_channel(self) -> bool | None:
+        """True when both bases are the same family and LTSC channel; None when either is not identified."""
+        ba, bb = self.a.base, self.b.base
+        if ba is None or bb is None or ba.channel is None or bb.channel is None:
+            return None
+        return ba.channel == bb.channel and ba.family == bb.family
+
+    def to_json(self) -> dict[str, Any]:
+        """The `layerscope.diff/v1` document."""
+        return {
+            "schema": SCHEMA,
+            "a": _image(self.a),
+            "b": _image(self.b),
+            "shared": {
+                "layers": self.shared,
+                "chain_id": self.shared_chain_id,
+                "compressed_bytes": self.shared_compressed_bytes,
+                "extracted_bytes": self.shared_extracted_bytes,
+            },
+            "only_in_a": [x.to_json() for x in self.only_in_a],
+            "only_in_b": [x.to_json() for x in self.only_in_b],
+            "pull_b_on_a": self.pull_b_on_a.to_json(),
+            "pull_a_on_b": self.pull_a_on_b.to_json(),
+            "base": {"same_revision": self.same_base_revision, "same_channel": self.same_base_channel},
+        }
+
+
+def _image(image: ImageResult) -> dict[str, Any]:
+    totals = image.totals
+    return {
+        "reference": image.reference,
+        "digest": image.digest,
+        "index_digest": image.index_digest,
+        "platform": image.platform.to_json(),
+        "layers": len(image.layers),
+        "compressed_bytes": totals.compressed_bytes,
+        "extracted_bytes": totals.extracted_bytes,
+        "base": image.base.to_json() if image.base is not None else None,
+    }
+
+
+def diff_images(a: ImageResult, b: ImageResult) -> ImageDiff:
+    """Compare *a* and *b* by chain ID."""
+    shared = _shared_prefix(a.layers, b.layers)
+    return ImageDiff(
+        a=a,
+        b=b,
+        shared=shared,
+        only_in_a=_only(a.layers, b.layers, shared),
+        only_in_b=_only(b.layers, a.layers, shared),
+    )
+
+
+def select_one(reference: str, candidates: Sequence[T], platform: str | None, describe: Sequence[str]) -> T:
+    """The single image a reference resolved to; UsageError naming the platforms when it is ambiguous.
+
+    *candidates* are the resolved images of *reference* (after the --platform filter, if any) and
+    *describe* their platforms as text, in the same order.
+    """
+    if len(candidates) == 1:
+        return candidates[0]
+    wanted = f" for --platform {platform}" if platform else ""
+    raise UsageError(
+        f"{reference} has {len(candidates)} images{wanted} ({', '.join(describe)}); diff compares one image of each",
+        hint="choose one with --platform OS/ARCH[:OS_VERSION], e.g. --platform windows/amd64:10.0.17763",
+    )

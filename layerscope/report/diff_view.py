@@ -1,0 +1,138 @@
+"""`diff -o table|json|markdown`: an ImageDiff for a person, a PR comment, or a program."""
+
+from __future__ import annotations
+
+import json
+
+from tabulate import tabulate
+
+from layerscope.diff import DiffLayer, ImageDiff, Transfer
+from layerscope.results import ImageResult
+from layerscope.units import format_size
+
+__all__ = ["render_diff"]
+
+_HEADERS = ("#", "layer", "compressed", "extracted", "size source", "note")
+
+
+def _size(n: int | None) -> str:
+    return "unknown" if n is None else format_size(n)
+
+
+def _layers(n: int) -> str:
+    return f"{n} layer" if n == 1 else f"{n} layers"
+
+
+def _base(image: ImageResult) -> str:
+    b = image.base
+    if b is None:
+        return "no known Windows base"
+    month = f", {b.month}" if b.month else ""
+    name = f"{b.image or 'Windows base'} {b.channel or '?'} {b.os_version or '?'}"
+    return f"{name} ({b.layer_count} layers{month}, match {b.match})"
+
+
+def _same_base(d: ImageDiff) -> str:
+    if d.same_base_revision is None:
+        return "unknown (a base is not identified)"
+    if d.same_base_revision:
+        return "yes"
+    if d.same_base_channel:
+        return "no: same channel, another monthly revision (the base layers that differ are pulled)"
+    return "no"
+
+
+def _note(x: DiffLayer, other: str) -> str:
+    notes = []
+    if x.layer.base:
+        notes.append("base")
+    if x.same_content_as is not None:
+        what = "digest" if x.same_by == "digest" else "content (diff_id)"
+        notes.append(f"same {what} as {other} layer {x.same_content_as}, on another chain: pulled anyway")
+    return "; ".join(notes)
+
+
+def _rows(layers: tuple[DiffLayer, ...], other: str) -> list[list[object]]:
+    return [
+        [
+            x.layer.index,
+            x.layer.digest[7:19] + ("  (foreign)" if x.layer.foreign else ""),
+            _size(x.layer.measurement.compressed_bytes),
+            _size(x.layer.measurement.extracted_bytes),
+            str(x.layer.measurement.size_source),
+            _note(x, other),
+        ]
+        for x in layers
+    ]
+
+
+def _transfer(t: Transfer) -> str:
+    return f"{_layers(t.layers)}, {_size(t.compressed_bytes)} compressed, {_size(t.extracted_bytes)} extracted"
+
+
+def _image_lines(label: str, image: ImageResult) -> list[str]:
+    totals = image.totals
+    return [
+        f"{label}  {image.reference}  ({image.platform})",
+        f"   digest {image.digest}",
+        f"   {_layers(len(image.layers))}, {_size(totals.compressed_bytes)} compressed, "
+        f"{_size(totals.extracted_bytes)} extracted",
+        f"   base   {_base(image)}",
+    ]
+
+
+def _shared(d: ImageDiff) -> str:
+    if not d.shared:
+        return "shared chain: none (the first layers differ, so a node holding one image reuses nothing for the other)"
+    return (
+        f"shared chain: {_layers(d.shared)} (up to chain {d.shared_chain_id}), "
+        f"{_size(d.shared_compressed_bytes)} compressed, {_size(d.shared_extracted_bytes)} extracted"
+    )
+
+
+def render_table(d: ImageDiff) -> str:
+    """Plain text."""
+    lines = [*_image_lines("A", d.a), *_image_lines("B", d.b)]
+    lines += [f"same base revision: {_same_base(d)}", "", _shared(d)]
+    for label, layers, other in (("A", d.only_in_a, "B"), ("B", d.only_in_b, "A")):
+        lines += ["", f"only in {label}: {_layers(len(layers))}"]
+        if layers:
+            lines.append(tabulate(_rows(layers, other), headers=_HEADERS, tablefmt="simple", disable_numparse=True))
+    lines += [
+        "",
+        f"pulling B on a node holding A: {_transfer(d.pull_b_on_a)}",
+        f"pulling A on a node holding B: {_transfer(d.pull_a_on_b)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(d: ImageDiff) -> str:
+    """GitHub-flavoured Markdown (for PR comments)."""
+    lines = ["### layerscope diff", ""]
+    for label, image in (("A", d.a), ("B", d.b)):
+        totals = image.totals
+        lines.append(
+            f"- **{label}** `{image.reference}` ({image.platform}): {_layers(len(image.layers))}, "
+            f"{_size(totals.compressed_bytes)} compressed, {_size(totals.extracted_bytes)} extracted; "
+            f"base {_base(image)}"
+        )
+    lines += [f"- same base revision: {_same_base(d)}", f"- {_shared(d)}", ""]
+    for label, layers, other in (("A", d.only_in_a, "B"), ("B", d.only_in_b, "A")):
+        lines.append(f"**Only in {label}** ({_layers(len(layers))})")
+        lines.append("")
+        if layers:
+            lines += [tabulate(_rows(layers, other), headers=_HEADERS, tablefmt="pipe", disable_numparse=True), ""]
+    lines += [
+        f"- pulling B on a node holding A: {_transfer(d.pull_b_on_a)}",
+        f"- pulling A on a node holding B: {_transfer(d.pull_a_on_b)}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_diff(d: ImageDiff, fmt: str) -> str:
+    """Render *d* as `table`, `json` or `markdown`."""
+    if fmt == "json":
+        return json.dumps(d.to_json(), indent=2) + "\n"
+    if fmt == "markdown":
+        return render_markdown(d)
+    return render_table(d)

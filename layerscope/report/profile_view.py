@@ -1,0 +1,138 @@
+"""`profile list|show`: node profiles as JSON documents and as text, every value next to its source.
+
+JSON schemas (docs/cli-catalog-profile-diff.md): `layerscope.profile.list/v1` (one summary per profile) and
+`layerscope.profile/v1` (`NodeProfile.to_dict()` plus `values`: each profile-file key with the field it
+becomes, its value in bytes/seconds, a human rendering and its source).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from tabulate import tabulate
+
+from layerscope.plan.profile import VALUE_KEYS, NodeProfile
+from layerscope.units import format_duration, format_size
+
+__all__ = ["LIST_SCHEMA", "SHOW_SCHEMA", "list_document", "render_list", "render_show", "show_document"]
+
+LIST_SCHEMA = "layerscope.profile.list/v1"
+SHOW_SCHEMA = "layerscope.profile/v1"
+# Profile-file key -> NodeProfile.to_dict() field, where the names differ (values are in bytes/seconds).
+_FIELDS = {
+    "root_volume": "root_volume_bytes",
+    "os_footprint": "os_footprint_bytes",
+    "network_throughput": "network_bytes_per_second",
+    "extraction_throughput": "extraction_bytes_per_second",
+    "registry_latency": "registry_latency_seconds",
+    "pull_inactivity_timeout": "pull_inactivity_timeout_seconds",
+    "pull_total_timeout": "pull_total_timeout_seconds",
+}
+_MAX_DESCRIPTION = 90
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _text(key: str, value: Any) -> str:
+    """A value as a person reads it: sizes in binary units for volumes, decimal for the rest."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if key == "root_volume":
+        return f"{format_size(value, binary=True)} ({value:,} B)"
+    if key == "os_footprint":
+        return f"{format_size(value)} ({value:,} B)"
+    if key in ("network_throughput", "extraction_throughput"):
+        return f"{format_size(value)}/s"
+    if key == "registry_latency":
+        return f"{value * 1000:g} ms"
+    if key in ("pull_inactivity_timeout", "pull_total_timeout"):
+        return format_duration(value)
+    if key == "baked":
+        return f"{len(value)} images" if value else "none"
+    return str(value)
+
+
+def show_document(profile: NodeProfile) -> dict[str, Any]:
+    """`profile show -o json`."""
+    fields = profile.to_dict()
+    values = []
+    for key in VALUE_KEYS:
+        field = _FIELDS.get(key, key)
+        values.append(
+            {
+                "key": key,
+                "field": field,
+                "value": fields[field],
+                "text": _text(key, fields[field]),
+                "source": profile.sources.get(key),
+            }
+        )
+    return {"schema": SHOW_SCHEMA, **fields, "values": values}
+
+
+def list_document(profiles: Sequence[NodeProfile]) -> dict[str, Any]:
+    """`profile list -o json`."""
+    return {
+        "schema": LIST_SCHEMA,
+        "profiles": [
+            {
+                "name": p.name,
+                "orchestrator": p.orchestrator,
+                "runtime": p.runtime,
+                "os_version": p.os_version,
+                "channel": p.channel,
+                "root_volume_bytes": p.root_volume_bytes,
+                "baked": len(p.baked),
+                "description": p.description,
+            }
+            for p in profiles
+        ],
+    }
+
+
+def render_list(doc: dict[str, Any]) -> str:
+    """One row per profile."""
+    rows = []
+    for p in doc["profiles"]:
+        description = _first_line(p["description"])
+        if len(description) > _MAX_DESCRIPTION:
+            description = description[: _MAX_DESCRIPTION - 1].rstrip() + "…"
+        rows.append(
+            [
+                p["name"],
+                p["orchestrator"],
+                p["runtime"],
+                p["os_version"],
+                format_size(p["root_volume_bytes"], binary=True),
+                description,
+            ]
+        )
+    headers = ("name", "orchestrator", "runtime", "host build", "root volume", "description")
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True) + "\n"
+
+
+def render_show(doc: dict[str, Any]) -> str:
+    """Every value with its source; baked images one per line with their own sources."""
+    lines = [f"{doc['name']}  ({'shipped profile' if doc['origin'] == 'shipped' else doc['origin']})"]
+    if doc["description"]:
+        lines.append(doc["description"])
+    lines.append("")
+    width = max(len(v["key"]) for v in doc["values"])
+    for v in doc["values"]:
+        lines.append(f"{v['key']:<{width}}  {v['text']}")
+        lines.append(f"{'':<{width}}  source: {v['source'] or '(none given)'}")
+        if v["key"] == "baked":
+            for b in doc["baked"]:
+                revision = ", ".join(x for x in (b["os_version"], b["month"]) if x)
+                lines.append(f"{'':<{width}}  - {b['reference']}" + (f" ({revision})" if revision else ""))
+                if b["source"]:
+                    lines.append(f"{'':<{width}}    source: {b['source']}")
+    if doc["notes"]:
+        lines += ["", "notes:"]
+        lines += [f"- {note}" for note in doc["notes"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,153 @@
+"""`layerscope diff`: shared chain, layers only in each image, bytes each way, bases, platform choice.
+
+Expected byte counts come from tests/support/truth.py (Python's gzip/tarfile on the pushed blobs), never
+from layerscope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from layerscope.catalog import load_shipped
+from layerscope.units import format_size
+from scripts import fixturegen
+from tests.integration.conftest import Run
+from tests.support.images import push, simple_image
+from tests.support.push import Pusher
+from tests.support.registry import RegistryProcess
+from tests.support.truth import layer_truth
+
+
+def _layer(seed: str, compression: fixturegen.Compression = "gzip") -> fixturegen.Layer:
+    return fixturegen.make_layer(fixturegen.linux_extra_entries(seed) + fixturegen.linux_app_entries(seed), compression)
+
+
+def _extracted(*layers: fixturegen.Layer) -> int:
+    return sum(layer_truth(x.blob.data).extracted_bytes for x in layers)
+
+
+def _compressed(*layers: fixturegen.Layer) -> int:
+    return sum(len(x.blob.data) for x in layers)
+
+
+def test_images_sharing_a_base(registry: RegistryProcess, layerscope: Callable[..., Run], repo_name: str) -> None:
+    base0 = fixturegen.make_layer(fixturegen.linux_base_entries("diff-base"))
+    base1 = _layer("diff-base-1")
+    a2, b2, b3 = _layer("diff-a2"), _layer("diff-b2", "zstd"), _layer("diff-b3")
+    with Pusher(registry.url) as pusher:
+        ref_a = push(pusher, repo_name, "a", simple_image([base0, base1, a2])).ref
+        ref_b = push(pusher, repo_name, "b", simple_image([base0, base1, b2, b3])).ref
+
+    run = layerscope("diff", ref_a, ref_b, "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    assert doc["schema"] == "layerscope.diff/v1"
+    assert (doc["a"]["reference"], doc["b"]["reference"]) == (ref_a, ref_b)
+    assert (doc["a"]["layers"], doc["b"]["layers"]) == (3, 4)
+    assert doc["shared"]["layers"] == 2
+    assert doc["shared"]["compressed_bytes"] == _compressed(base0, base1)
+    assert doc["shared"]["extracted_bytes"] == _extracted(base0, base1)
+    assert [x["digest"] for x in doc["only_in_a"]] == [a2.digest]
+    assert [(x["index"], x["digest"]) for x in doc["only_in_b"]] == [(2, b2.digest), (3, b3.digest)]
+    assert all(x["same_content_as"] is None for x in doc["only_in_a"] + doc["only_in_b"])
+    assert doc["pull_b_on_a"] == {
+        "layers": 2,
+        "compressed_bytes": _compressed(b2, b3),
+        "extracted_bytes": _extracted(b2, b3),
+    }
+    assert doc["pull_a_on_b"] == {"layers": 1, "compressed_bytes": _compressed(a2), "extracted_bytes": _extracted(a2)}
+    assert doc["a"]["compressed_bytes"] == _compressed(base0, base1, a2)
+    assert doc["base"] == {"same_revision": None, "same_channel": None}  # Linux: no Windows base
+
+    table = layerscope("diff", ref_a, ref_b)
+    assert table.exit_code == 0, table.stderr
+    pull = f"{format_size(_compressed(b2, b3))} compressed, {format_size(_extracted(b2, b3))} extracted"
+    assert f"pulling B on a node holding A: 2 layers, {pull}" in table.stdout
+    assert "shared chain: 2 layers" in table.stdout and "only in A: 1 layer" in table.stdout
+
+    markdown = layerscope("diff", ref_a, ref_b, "-o", "markdown")
+    assert markdown.exit_code == 0, markdown.stderr
+    assert markdown.stdout.startswith("### layerscope diff")
+    assert f"| {b3.digest[7:19]}" in markdown.stdout.replace("|  ", "| ")
+
+
+def test_same_layer_at_another_position_shares_no_chain(
+    registry: RegistryProcess, layerscope: Callable[..., Run], repo_name: str
+) -> None:
+    x, y, z = _layer("pos-x"), _layer("pos-y"), _layer("pos-z")
+    with Pusher(registry.url) as pusher:
+        ref_a = push(pusher, repo_name, "a", simple_image([x, y])).ref
+        ref_b = push(pusher, repo_name, "b", simple_image([y, z])).ref
+    doc = layerscope("diff", ref_a, ref_b, "-o", "json").json()
+    assert doc["shared"] == {"layers": 0, "chain_id": None, "compressed_bytes": 0, "extracted_bytes": 0}
+    first_b = doc["only_in_b"][0]
+    assert (first_b["digest"], first_b["same_content_as"]) == (y.digest, {"index": 1, "by": "digest"})
+    # y is pulled anyway: a cache hit needs the whole chain below it.
+    assert doc["pull_b_on_a"]["compressed_bytes"] == _compressed(y, z)
+    assert doc["pull_b_on_a"]["extracted_bytes"] == _extracted(y, z)
+    table = layerscope("diff", ref_a, ref_b).stdout
+    assert "shared chain: none" in table
+    assert "same digest as A layer 1, on another chain: pulled anyway" in table
+
+
+def test_recompressed_base_shares_the_chain(
+    registry: RegistryProcess, layerscope: Callable[..., Run], repo_name: str
+) -> None:
+    gz, zst = _layer("rc-base"), _layer("rc-base", "zstd")
+    app = _layer("rc-app")
+    assert gz.diff_id == zst.diff_id and gz.digest != zst.digest
+    with Pusher(registry.url) as pusher:
+        ref_a = push(pusher, repo_name, "a", simple_image([gz, app])).ref
+        ref_b = push(pusher, repo_name, "b", simple_image([zst, app])).ref
+    doc = layerscope("diff", ref_a, ref_b, "-o", "json").json()
+    assert doc["shared"]["layers"] == 2  # chain IDs come from diff_ids
+    assert doc["pull_b_on_a"] == {"layers": 0, "compressed_bytes": 0, "extracted_bytes": 0}
+
+
+def test_windows_bases_same_and_other_revision(fixture_layout: Path, layerscope: Callable[..., Run]) -> None:
+    app = f"oci:{fixture_layout}:windows-app"
+    may = f"oci:{fixture_layout}:servercore-ltsc2019-2022-05"
+    sep = f"oci:{fixture_layout}:servercore-ltsc2019-2022-09"
+    same = layerscope("diff", may, app, "-o", "json").json()
+    assert same["shared"]["layers"] == 2
+    assert same["base"] == {"same_revision": True, "same_channel": True}
+    assert same["a"]["base"]["os_version"] == "10.0.17763.2928" and same["a"]["base"]["match"] == "digest"
+    assert [x["base"] for x in same["only_in_b"]] == [False, False, False]
+    assert same["pull_a_on_b"]["layers"] == 0
+
+    other = layerscope("diff", app, sep, "-o", "json").json()
+    assert other["shared"]["layers"] == 1  # the RTM layer; the update differs
+    assert other["base"] == {"same_revision": False, "same_channel": True}
+    (update,) = other["only_in_b"]
+    row = load_shipped().by_digest(update["digest"])
+    assert row is not None and row.os_version == "10.0.17763.3406"
+    assert update["base"] is True and update["compressed_bytes"] == row.compressed_bytes
+    assert other["pull_b_on_a"]["compressed_bytes"] == row.compressed_bytes
+    table = layerscope("diff", app, sep).stdout
+    assert "same base revision: no" in table and "(foreign)" in table
+
+
+def test_multi_platform_needs_platform(fixture_layout: Path, layerscope: Callable[..., Run]) -> None:
+    multi = f"oci:{fixture_layout}:multi-platform"
+    single = f"oci:{fixture_layout}:linux-gzip"
+    run = layerscope("diff", multi, single)
+    assert run.exit_code == 2
+    assert "has 3 images" in run.stderr and "linux/arm64/v8" in run.stderr and "--platform" in run.stderr
+    chosen = layerscope("diff", multi, single, "--platform", "linux/amd64", "-o", "json")
+    assert chosen.exit_code == 0, chosen.stderr
+    doc = chosen.json()
+    assert doc["a"]["digest"] == doc["b"]["digest"]
+    assert doc["only_in_a"] == [] and doc["only_in_b"] == []
+
+
+def test_profile_does_not_apply(fixture_layout: Path, layerscope: Callable[..., Run]) -> None:
+    ref = f"oci:{fixture_layout}:linux-gzip"
+    run = layerscope("diff", ref, ref, "--profile", "eks-ws2019-core")
+    assert run.exit_code == 2
+    assert "--profile and --baked do not apply" in run.stderr
+
+
+def test_missing_image_is_exit_4(fixture_layout: Path, layerscope: Callable[..., Run]) -> None:
+    run = layerscope("diff", f"oci:{fixture_layout}:linux-gzip", f"oci:{fixture_layout}:no-such-tag")
+    assert run.exit_code == 4
