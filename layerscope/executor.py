@@ -57,6 +57,8 @@ __all__ = [
 #: Workers of the LocalCluster started when `--executor dask` names no scheduler (one per core here).
 LOCAL_WORKERS = 2
 _DASK_HINT = "install the extra: pip install 'layerscope[dask]'"
+#: How long to wait for a Dask scheduler to answer before giving up.
+CONNECT_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,7 +238,7 @@ class ThreadExecutor:
     def measure(self, tasks: Sequence[LayerTask]) -> dict[str, LayerMeasurement]:
         """Measure *tasks* concurrently."""
         futures = {}
-        for task in tasks_by_digest(tasks):
+        for task in _unique(tasks):
             self._observer.layer_started(task.digest, task.size)
             futures[self._pool.submit(measure_with, task, self._source, self._store)] = task
         out: dict[str, LayerMeasurement] = {}
@@ -266,6 +268,7 @@ class DaskExecutor:
         n_workers: int = LOCAL_WORKERS,
         threads_per_worker: int = 1,
         observer: Observer | None = None,
+        connect_timeout: float = CONNECT_SECONDS,
     ) -> None:
         try:
             # Typed as Any: distributed ships without complete annotations (and is an optional extra).
@@ -288,10 +291,10 @@ class DaskExecutor:
             )
             address = self._cluster.scheduler_address
         try:
-            self._client: Any = distributed.Client(address, set_as_default=False)
+            self._client: Any = distributed.Client(address, set_as_default=False, timeout=connect_timeout)
         except OSError as exc:
             self._close_cluster()
-            raise errors.RegistryUnavailableError(
+            raise LayerscopeError(
                 f"cannot reach the Dask scheduler at {address}: {exc}",
                 hint="start one with `dask scheduler` and workers with `dask worker ADDRESS`, or use --executor dask",
             ) from None
@@ -305,7 +308,7 @@ class DaskExecutor:
         """Submit one task per digest (keyed by it), gather the answers as they finish."""
         dask_completed: Any = importlib.import_module("distributed").as_completed
         futures = {}
-        for task in tasks_by_digest(tasks):
+        for task in _unique(tasks):
             self._observer.layer_started(task.digest, task.size)
             # The digest is the key: the scheduler runs a key once while any client holds it.
             key = f"layerscope-measure-{task.digest}-{task.diff_id}"
@@ -362,8 +365,8 @@ def make_executor(
     return DaskExecutor(settings, address, observer=observer)
 
 
-def tasks_by_digest(tasks: Sequence[LayerTask]) -> Iterator[LayerTask]:
-    """*tasks* without repeated digests (the first of each kept)."""
+def _unique(tasks: Sequence[LayerTask]) -> Iterator[LayerTask]:
+    """*tasks* without repeated digests (the first of each kept): each layer is measured once."""
     seen: set[str] = set()
     for task in tasks:
         if task.digest not in seen:

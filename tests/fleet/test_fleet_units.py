@@ -18,7 +18,7 @@ import pytest
 
 from layerscope.analysis import ResolvedImage
 from layerscope.attach import build_document, verify_document
-from layerscope.errors import AuthenticationError, InvalidManifestError, NotFoundError, UsageError
+from layerscope.errors import AuthenticationError, InvalidManifestError, LayerscopeError, NotFoundError, UsageError
 from layerscope.executor import DaskExecutor, LayerTask, WorkerSettings, _result, measure_task, parse_executor
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.oci import Manifest, parse_config, parse_manifest_or_index
@@ -252,3 +252,12 @@ def test_dask_cluster_by_address_measures_and_reports_errors(
     # The worker wrote its result to the shared store path.
     shared = measure_task(good, WorkerSettings(store_path=str(tmp_path / "s.sqlite3")))["measurement"]
     assert (shared["digest"], shared["size_source"]) == (e.digest, "store")
+
+
+def test_an_unreachable_scheduler_is_a_clear_error() -> None:
+    pytest.importorskip("distributed")
+    from tests.support.registry import free_port
+
+    with pytest.raises(LayerscopeError, match="cannot reach the Dask scheduler") as info:
+        DaskExecutor(WorkerSettings(), f"tcp://127.0.0.1:{free_port()}", connect_timeout=1.0)
+    assert info.value.hint is not None and "dask scheduler" in info.value.hint
