@@ -19,7 +19,7 @@ hint for the user, and the process exit code the CLI uses for it (DESIGN.md, "Co
     │   └── CorruptLayerError             bad gzip/zstd/tar, limits exceeded
     ├── StoreError                       exit 1
     ├── CatalogError                     exit 1
-    └── ProfileError                     exit 1
+    └── ProfileError                     exit 2   an unusable node profile or baked-set file
 """
 
 from __future__ import annotations

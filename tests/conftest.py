@@ -152,3 +152,10 @@ def pushed_fixtures(registry: RegistryProcess, fixture_layout: Path) -> dict[str
 def auth_pushed_fixtures(auth_registry: RegistryProcess, fixture_layout: Path) -> dict[str, PushedRef]:
     """Every fixture tag pushed to `<auth_registry>/layerscope/fixtures:<tag>`."""
     return _push_all(auth_registry, fixture_layout, auth_registry.user, auth_registry.password)
+
+
+# Property tests run on a loaded 2-core CI machine: no per-example deadline (timing is not what they test).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("layerscope", deadline=None)
+_hypothesis_settings.load_profile("layerscope")
