@@ -8,11 +8,14 @@ hashes the decompressed stream (the diff_id) and walks the tar (layerscope.tarwa
 The compression is taken from the magic bytes, never from the media type (as containerd and
 go-containerregistry do); the media type only words the error when the data is neither gzip, zstd nor tar.
 
-Work is split over two threads when the blob is large enough to pay for it: the calling thread pulls
-chunks and decompresses them, a worker hashes the pieces and walks the tar, with a small bounded queue
-between them (zlib/ISA-L, libzstd and hashlib release the GIL). On a corrupt stream the pass stops
-early, so the source's own digest check at the end of the stream does not run: the error is then a
-CorruptLayerError even when the cause was bytes damaged in transit.
+Work is split over three threads when the blob is large enough to pay for it, so that a layer is
+measured at the speed of its slowest stage rather than the sum of all: a reader thread pulls the source's
+chunks (the download, and the source's own hashing of the compressed bytes), the calling thread
+decompresses, and a worker hashes the decompressed pieces and walks the tar. Small bounded queues sit
+between them, so memory stays constant (zlib/ISA-L, libzstd and hashlib release the GIL, so the stages
+really overlap). On a corrupt stream the pass stops early, so the source's own digest check at the end of
+the stream does not run: the error is then a CorruptLayerError even when the cause was bytes damaged in
+transit (a caller may read the rest of *chunks* to find out; the reader thread is stopped first).
 """
 
 from __future__ import annotations
@@ -32,10 +35,13 @@ from layerscope.tarwalk import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_HEADER_BYTES, Ta
 __all__ = ["DEFAULT_LIMITS", "Limits", "measure_layer"]
 
 _MIB, _GIB = 1 << 20, 1 << 30
-#: Blobs smaller than this are measured on the calling thread (a thread costs more than it saves).
+#: Blobs smaller than this are measured on the calling thread (threads cost more than they save).
 _THREAD_MIN_BYTES = 4 * _MIB
-#: Decompressed pieces in flight between the two threads (each at most decompress.DEFAULT_PIECE_SIZE).
-_QUEUE_DEPTH = 4
+#: Decompressed pieces in flight between decompression and the worker (each at most
+#: decompress.DEFAULT_PIECE_SIZE): enough to ride out the jitter of either side.
+_QUEUE_DEPTH = 8
+#: Source chunks read ahead of decompression (registry chunks are registry.client.BLOB_CHUNK_SIZE).
+_READ_AHEAD = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,22 +88,28 @@ def measure_layer(
     if expected_diff_id is not None:
         parse_digest(expected_diff_id, what="expected diff_id")
     algorithm = expected_diff_id.partition(":")[0] if expected_diff_id else "sha256"
-    source = _Counter(chunks)
-    head, stream = _peek(source, MAGIC_BYTES)
-    compression = sniff(head)
-    pieces = _bounded(decompress(compression, stream, zstd_max_window=limits.max_zstd_window_bytes), source, limits)
-    walker = TarWalker(max_entries=limits.max_entries, max_header_bytes=limits.max_header_bytes)
-    sink = _Sink(hasher_for(f"{algorithm}:"), walker)
+    threaded = descriptor.size >= _THREAD_MIN_BYTES
+    reader = _ReadAhead(chunks, _READ_AHEAD) if threaded else None
     try:
-        if descriptor.size >= _THREAD_MIN_BYTES:
-            _run_threaded(pieces, sink)
-        else:
-            _run_inline(pieces, sink)
-        stats = walker.finish()
-    except CorruptLayerError as exc:
-        raise _layer_error(exc, descriptor, compression, head, sink) from None
+        source = _Counter(chunks if reader is None else reader)
+        head, stream = _peek(source, MAGIC_BYTES)
+        compression = sniff(head)
+        pieces = _bounded(decompress(compression, stream, zstd_max_window=limits.max_zstd_window_bytes), source, limits)
+        walker = TarWalker(max_entries=limits.max_entries, max_header_bytes=limits.max_header_bytes)
+        sink = _Sink(hasher_for(f"{algorithm}:"), walker)
+        try:
+            if threaded:
+                _run_threaded(pieces, sink)
+            else:
+                _run_inline(pieces, sink)
+            stats = walker.finish()
+        except CorruptLayerError as exc:
+            raise _layer_error(exc, descriptor, compression, head, sink) from None
+        finally:
+            pieces.close()
     finally:
-        pieces.close()
+        if reader is not None:
+            reader.close()
 
     if descriptor.size != source.count:
         raise SizeMismatchError(
@@ -127,6 +139,69 @@ def measure_layer(
         windows_files_bytes=stats.windows_files_bytes,
         windows_hives_bytes=stats.windows_hives_bytes,
     )
+
+
+class _ReadAhead:
+    """Iterates *chunks* on a thread of its own, at most *depth* chunks ahead of the consumer.
+
+    Exceptions of the source (a digest mismatch at the end of a verified stream) are re-raised to the
+    consumer at their place in the stream. `close()` stops the thread and waits for it, so that the
+    source is never used by two threads at once: after it, the caller may go on reading *chunks*.
+    """
+
+    _END = object()
+
+    def __init__(self, chunks: Iterable[bytes], depth: int) -> None:
+        self._it = iter(chunks)
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = False
+        self._thread = threading.Thread(target=self._run, name="layerscope-read", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        put, stop = self._queue.put, self._stop
+        try:
+            for chunk in self._it:
+                if stop.is_set():
+                    return
+                put(chunk)
+            put(self._END)
+        except BaseException as exc:  # handed to the consumer
+            put(_Raised(exc))
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._done:
+            raise StopIteration
+        item = self._queue.get()
+        if item is self._END:
+            self._done = True
+            raise StopIteration
+        if isinstance(item, _Raised):
+            self._done = True
+            raise item.exc
+        assert isinstance(item, bytes)
+        return item
+
+    def close(self) -> None:
+        """Stop reading ahead and wait for the thread (it finishes the chunk it is reading, if any)."""
+        self._done = True
+        self._stop.set()
+        while self._thread.is_alive():
+            try:  # unblock a producer waiting on a full queue
+                while True:
+                    self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._thread.join(0.05)
+
+
+@dataclass(frozen=True, slots=True)
+class _Raised:
+    exc: BaseException
 
 
 class _Counter:

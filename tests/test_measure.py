@@ -7,6 +7,7 @@ import hashlib
 import io
 import random
 import tarfile
+import threading
 import tracemalloc
 import zlib
 from collections.abc import Iterable, Iterator
@@ -383,6 +384,38 @@ def test_threaded_gzip_and_zstd() -> None:
 
     with pytest.raises(DigestMismatchError):
         measure_layer(failing(), descriptor(blob))
+
+
+def test_threaded_source_is_handed_back_after_an_early_stop() -> None:
+    """The read-ahead thread is stopped before measure_layer returns or raises, so a caller can read the
+    rest of the source on its own thread (as analysis does to tell a corrupt layer from a lying registry)."""
+    tar = big_tar()
+    header = tar.index(b"Files/dir0/f0.dll")
+    broken = gzip.compress(tar[:header] + b"X" + tar[header + 1 :], compresslevel=1, mtime=0)
+    pulled_on: set[str] = set()
+    served = 0
+
+    def source() -> Iterator[bytes]:
+        nonlocal served
+        for chunk in chunked(broken, 256 * 1024):
+            pulled_on.add(threading.current_thread().name)
+            served += len(chunk)
+            yield chunk
+
+    before = threading.active_count()
+    stream = source()
+    with pytest.raises(CorruptLayerError, match="checksum"):
+        measure_layer(stream, descriptor(broken))
+    assert threading.active_count() == before  # no thread left behind
+    assert served < len(broken)  # stopped early (a few chunks read ahead at most)
+    rest = sum(len(c) for c in stream)  # the same generator goes on, now on this thread
+    assert served == len(broken) and rest > 0
+    assert threading.current_thread().name in pulled_on and "layerscope-read" in pulled_on
+
+    # A good layer: every thread is gone afterwards too.
+    blob = gzip.compress(tar, compresslevel=1, mtime=0)
+    check(measure_layer(chunked(blob, 1 << 20), descriptor(blob)), tar, blob, Compression.GZIP)
+    assert threading.active_count() == before
 
 
 # -- gzip backends ------------------------------------------------------------------------------------

@@ -933,15 +933,18 @@ class _BlobReader:
         """Raw chunks of the blob from byte 0, resuming cut transfers; not verified (open_blob does that)."""
         # We re-chunk ourselves rather than with iter_raw(chunk_size): httpx's chunker would drop what it
         # buffered when the connection breaks, and a resume should start exactly where the bytes stopped.
+        # The pieces are joined once (a bytearray that is then copied to bytes would copy every byte twice).
         size = self._client._chunk_size
-        buffer = bytearray()
+        parts: list[bytes] = []
+        held = 0
         for piece in self._pieces():
-            buffer += piece
-            if len(buffer) >= size:
-                yield bytes(buffer)
-                buffer.clear()
-        if buffer:
-            yield bytes(buffer)
+            parts.append(piece)
+            held += len(piece)
+            if held >= size:
+                yield parts[0] if len(parts) == 1 else b"".join(parts)
+                parts, held = [], 0
+        if parts:
+            yield b"".join(parts)
 
     def _pieces(self) -> Generator[bytes, None, None]:
         """The blob's bytes as they arrive, from byte 0, across as many resumed responses as it takes."""
