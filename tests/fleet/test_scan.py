@@ -223,3 +223,33 @@ def test_a_killed_scan_resumes_where_it_stopped(
     assert set(gets.values()) == {1}
     assert len(json.loads(resumed.stdout)["images"]) == 60
     assert not checkpoint.exists()
+
+
+def test_catalog_and_tags_are_paged_on_the_real_registry(fleet_images: FleetImages) -> None:
+    from layerscope.registry import RegistryClient
+    from layerscope.scan import list_references, list_repositories
+
+    with RegistryClient() as client:
+        repos = list_repositories(client, parse_target(f"{fleet_images.host}/fleet"), page_size=5)
+        refs = list_references(client, parse_target(f"{fleet_images.host}/fleet/web"), page_size=2)
+    assert repos == sorted({p.repo for p in fleet_images.pushed})
+    assert [str(r) for r in refs] == fleet_images.refs("web")
+
+
+def test_scan_through_token_auth(
+    auth_registry: RegistryProcess, auth_pusher: Pusher, repo_name: str, tmp_path: Path, layerscope: Callable[..., Run]
+) -> None:
+    import base64
+
+    assert auth_registry.issuer is not None and auth_registry.user and auth_registry.password
+    push(auth_pusher, repo_name, "v1", simple_image([_layer("auth-scan", 1, 700)]))
+    token = base64.b64encode(f"{auth_registry.user}:{auth_registry.password}".encode()).decode()
+    config = tmp_path / "docker-config"
+    config.mkdir(exist_ok=True)
+    (config / "config.json").write_text(json.dumps({"auths": {auth_registry.host: {"auth": token}}}))
+    auth_registry.issuer.clear()
+    run = layerscope("scan", f"{auth_registry.host}/{repo_name}", "-o", "json", "--no-store")
+    assert run.exit_code == 0, run.stderr
+    assert [i["reference"] for i in run.json()["images"]] == [f"{auth_registry.host}/{repo_name}:v1"]
+    scopes = {s for r in auth_registry.issuer.requests for s in r.scopes}
+    assert "registry:catalog:*" in scopes
