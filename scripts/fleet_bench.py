@@ -48,18 +48,25 @@ def _push_fleet(url: str, images: int, layer_mib: float) -> tuple[int, int, int]
     return len(unique), compressed, uncompressed
 
 
-def _timed(host: str, store: Path, options: FleetOptions, executor: Any = None) -> tuple[float, int]:
+def _cpu(executor: Any) -> float:
+    """CPU seconds used so far: by the Dask workers when *executor* is one, else by this process."""
+    if isinstance(executor, DaskExecutor):
+        return float(sum(executor._client.run(time.process_time).values()))
+    return time.process_time()
+
+
+def _timed(host: str, store: Path, options: FleetOptions, executor: Any = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of whoever measured) of one scan of the bench repositories."""
     store.unlink(missing_ok=True)  # every repeat starts with an empty store
-    settings = Settings(store_path=store)
-    with Session(settings) as session, Fleet(session, options) as fleet:
+    with Session(Settings(store_path=store)) as session, Fleet(session, options) as fleet:
         if executor is not None:
             session.analyzer.executor = executor
-        start = time.perf_counter()
-        result = scan(fleet, parse_target(f"{host}/bench"), ScanOptions(fresh=True))
-        elapsed = time.perf_counter() - start
+        cpu, start = _cpu(executor), time.perf_counter()
+        scan(fleet, parse_target(f"{host}/bench"), ScanOptions(fresh=True))
+        elapsed, cpu = time.perf_counter() - start, _cpu(executor) - cpu
         if executor is not None:
             session.analyzer.executor = None
-    return elapsed, len(result.run.images)
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -79,7 +86,7 @@ def main() -> None:
             f"{uncompressed / MIB:.1f} MiB uncompressed in {time.perf_counter() - t0:.1f} s"
         )
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        rows: list[tuple[str, int, float]] = []
+        rows: list[tuple[str, int, float, float]] = []
         n = 0
 
         def store() -> Path:
@@ -87,18 +94,16 @@ def main() -> None:
             n += 1
             return Path(tmp) / f"store-{n}.sqlite3"
 
-        def median(run: Any) -> float:
+        def median(run: Any) -> tuple[float, float]:
             times = []
             for _ in range(args.repeat):
                 times.append(run())
                 time.sleep(0.5)  # let the Dask scheduler release the last run's task keys
-            return statistics.median(times)
+            return statistics.median(t for t, _ in times), statistics.median(c for _, c in times)
 
-        rows.append(
-            ("analyzer thread pool (4 threads)", 1, median(lambda: _timed(registry.host, store(), FleetOptions())[0]))
-        )
-        threads = FleetOptions(executor="threads")
-        rows.append(("--executor threads (4 threads)", 1, median(lambda: _timed(registry.host, store(), threads)[0])))
+        pool, threads = FleetOptions(), FleetOptions(executor="threads")
+        rows.append(("analyzer thread pool (4 threads)", 1, *median(lambda: _timed(registry.host, store(), pool))))
+        rows.append(("--executor threads (4 threads)", 1, *median(lambda: _timed(registry.host, store(), threads))))
         for workers in (1, 2):
             path = store()
             t1 = time.perf_counter()
@@ -107,21 +112,30 @@ def main() -> None:
             startup = time.perf_counter() - t1
             try:
                 # Each repeat submits the same task keys again: the scheduler has released them, so they rerun.
-                elapsed = median(lambda p=path, e=executor: _timed(registry.host, p, FleetOptions(), e)[0])
+                elapsed, cpu = median(lambda p=path, e=executor: _timed(registry.host, p, pool, e))
             finally:
                 executor.close()
-            rows.append((f"Dask LocalCluster, {workers} worker process(es) (+{startup:.1f} s start)", workers, elapsed))
+            rows.append(
+                (f"Dask LocalCluster, {workers} worker process(es) (+{startup:.1f} s start)", workers, elapsed, cpu)
+            )
         _timed(registry.host, store(), FleetOptions(attach=True))
         mark = registry.mark()
-        elapsed, _ = _timed(registry.host, store(), FleetOptions(use_attached=True))
+        elapsed, cpu = _timed(registry.host, store(), FleetOptions(use_attached=True))
         gets = len([r for r in registry.blob_gets(mark) if r.status == 200])
         # Per image: its config and its attached document; anything more would be a layer download.
-        rows.append((f"--use-attached ({gets} blob GETs for {args.images} images)", 1, elapsed))
+        rows.append((f"--use-attached ({gets} blob GETs for {args.images} images)", 1, elapsed, cpu))
         print(f"load average before the runs: {load}; {os.cpu_count()} cores")
-        print(f"{'run':64} {'s':>6} {'layers/s':>9} {'per worker':>10} {'MiB/s in':>9}")
-        for name, workers, seconds in rows:
+        # cpu s: CPU seconds of the measuring processes (this one, or the Dask workers). Layers per CPU
+        # second is what one worker sustains with a core to itself, whatever else the machine is doing.
+        print(
+            f"{'run':64} {'s':>6} {'layers/s':>9} {'per worker':>10} {'MiB/s in':>9} {'cpu s':>6} {'layers/cpu-s':>12}"
+        )
+        for name, workers, seconds, cpu in rows:
             rate = layers / seconds
-            print(f"{name:64} {seconds:6.2f} {rate:9.1f} {rate / workers:10.1f} {uncompressed / MIB / seconds:9.1f}")
+            print(
+                f"{name:64} {seconds:6.2f} {rate:9.1f} {rate / workers:10.1f} {uncompressed / MIB / seconds:9.1f}"
+                f" {cpu:6.2f} {layers / cpu:12.1f}"
+            )
 
 
 if __name__ == "__main__":
