@@ -245,6 +245,13 @@ class Attachments:
         raw = self._client.get_blob(ref, blobs[0], MAX_DOCUMENT_BYTES)
         return verify_document(raw, image)
 
+    def push_many(self, pairs: Sequence[tuple[ResolvedImage, ImageResult]]) -> list[str]:
+        """push() for each (image, result), a few at a time (different images touch different tags)."""
+        if len(pairs) <= 1:
+            return [self.push(image, result) for image, result in pairs]
+        with ThreadPoolExecutor(max_workers=_LOOKUP_THREADS, thread_name_prefix="attach") as pool:
+            return list(pool.map(lambda pair: self.push(*pair), pairs))
+
     def push(self, image: ResolvedImage, result: ImageResult) -> str:
         """Attach *result*'s exact measurements to *image* in its repository; return the artifact digest."""
         ref = image.ref
@@ -303,7 +310,6 @@ def measure_with_attachments(
         elsewhere = sorted({str(image.ref) for image in images if not isinstance(image.ref, ImageReference)})
         if elsewhere:
             attachments.observer.warning(f"not in a registry, nothing attached: {', '.join(elsewhere[:3])}")
-        for i in registry_images:
-            if not _covers(found[i], results[i]):
-                attachments.push(images[i], results[i])
+        todo = [(images[i], results[i]) for i in registry_images if not _covers(found[i], results[i])]
+        attachments.push_many(todo)
     return results
