@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench bench-tools stress fixtures registry-bin clean
+.PHONY: demo test lint bench bench-tools stress fixtures registry-bin chromium-bin report-example clean
 
 $(STAMP): pyproject.toml
 	@$(PY) -c 'import ensurepip, venv' 2>/dev/null || { $(SUDO) apt-get update -qq && \
@@ -19,6 +19,15 @@ $(STAMP): pyproject.toml
 registry-bin:
 	@command -v docker-registry >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends docker-registry; }
+
+# Headless Chromium, in which tests/report/test_html_chromium.py renders the HTML report (Debian: chromium).
+chromium-bin:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+# docs/report-example.html and its screenshot docs/report-example.png (README).
+report-example: $(STAMP) chromium-bin
+	$(BIN)/python scripts/screenshot_report.py
 
 # The main job on the built-in example, offline: a Windows app image on Server Core LTSC 2019 (May 2022),
 # first on its own, then on a node whose AMI baked the September 2022 base (drift).
@@ -37,7 +46,7 @@ demo: $(STAMP)
 	@echo
 	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --profile fixtures/demo-node.yaml --no-progress --no-store
 
-test: $(STAMP) registry-bin
+test: $(STAMP) registry-bin chromium-bin
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -1,0 +1,475 @@
+"""The fleet report model: one pure structure that the JSON, CSV, Markdown and HTML renderers all read.
+
+`build_report` turns analysed images (with cached flags when a profile or baked set was given), an optional node
+profile and optional launch weights into per-image and fleet figures. Every number is derived here, once, so the
+four formats cannot disagree with each other or with `analyze -o json` (the per-image `totals` are the very
+`Totals` object `analyze` renders).
+
+Per image: sizes (`Totals`), the Windows base, what a node pulls with the bake (layers the baked set does not hold;
+`cached: null` counts as pulled) and without it (every layer), launch seconds both ways (plan/launch.py), drift.
+
+Fleet:
+
+- **registry**: distinct layers by compressed digest — what the images take in registry storage (foreign layers
+  included, and also reported apart: they live on MCR, not in your registry);
+- **node cache**: distinct layers by chain ID — what a node holding every image keeps unpacked (the same blob on
+  another parent is another layer on disk, plan/chain.py);
+- **node disk** per runtime (containerd, containerd with `discard_unpacked_layers`, Docker) for every image on one
+  node (plan/disk.py; unknown extracted sizes estimated and flagged);
+- the layers shared by the most images (by chain ID), and — with a profile — the bake recommendation
+  (plan/recommend.py) and the root volume it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from layerscope.gate import GateResult
+from layerscope.plan.disk import disk_usage
+from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
+from layerscope.plan.profile import NodeProfile
+from layerscope.plan.recommend import Candidate, Recommendation, recommend
+from layerscope.results import ImageResult, Totals
+from layerscope.units import format_size
+
+__all__ = [
+    "DEFAULT_LAUNCH_PROFILE",
+    "RUNTIMES",
+    "SCHEMA",
+    "Dedup",
+    "Fleet",
+    "Launch",
+    "PullSplit",
+    "Report",
+    "ReportBase",
+    "ReportDrift",
+    "ReportImage",
+    "ReportLayer",
+    "RuntimeDisk",
+    "SharedLayer",
+    "build_report",
+]
+
+SCHEMA = "layerscope.report/v1"
+#: Shipped profile whose network and disk figures estimate launch times when no --profile is given (the profile the
+#: launch model is calibrated on, plan/launch.py).
+DEFAULT_LAUNCH_PROFILE = "eks-ws2019-core"
+#: (label, runtime, discard_unpacked_layers) of the node-disk figures, in report order.
+RUNTIMES: tuple[tuple[str, str, bool], ...] = (
+    ("containerd", "containerd", False),
+    ("containerd+discard", "containerd", True),
+    ("docker", "docker", False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLayer:
+    """One layer of one image, as the report shows it."""
+
+    index: int
+    digest: str
+    diff_id: str | None
+    chain_id: str | None
+    media_type: str
+    foreign: bool
+    base: bool
+    cached: bool | None
+    compressed_bytes: int
+    uncompressed_bytes: int | None
+    extracted_bytes: int | None
+    files: int | None
+    size_source: str
+    shared_by: int  # images of the report holding this layer's chain (1: only this one)
+
+    @property
+    def pull_compressed_bytes(self) -> int:
+        """Compressed bytes a node with the bake pulls for this layer (unknown cache state counts as pulled)."""
+        return 0 if self.cached is True else self.compressed_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ReportBase:
+    """The image's Windows base (the analysis JSON `base`)."""
+
+    image: str | None
+    channel: str | None
+    os_version: str | None
+    month: str | None
+    layers: int
+    match: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDrift:
+    """The image's base is a baked base's channel but another build (the analysis JSON `drift`)."""
+
+    baked_os_version: str | None
+    baked_month: str | None
+    image_os_version: str | None
+    image_month: str | None
+    bytes_to_pull: int | None
+    rebuild_on: str | None
+
+    @property
+    def message(self) -> str:
+        """One line for people."""
+        pull = format_size(self.bytes_to_pull) if self.bytes_to_pull is not None else "an unknown amount"
+        text = (
+            f"base {self.image_os_version} ({self.image_month or 'month unknown'}) differs from the baked "
+            f"{self.baked_os_version} ({self.baked_month or 'month unknown'}): {pull} of base layers are pulled"
+        )
+        return text + (f"; rebuild on {self.rebuild_on}" if self.rebuild_on else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Launch:
+    """Estimated seconds until the image is ready on a node, with the bake and on an empty node."""
+
+    with_bake_seconds: float
+    without_bake_seconds: float
+    estimated: bool  # some extracted size was estimated from the compressed size
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def seconds_saved(self) -> float:
+        """Seconds one launch saves thanks to the bake."""
+        return self.without_bake_seconds - self.with_bake_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class PullSplit:
+    """The image's compressed bytes in three parts that add up to its compressed size (the stacked bar)."""
+
+    cached_bytes: int  # layers the baked set holds
+    base_pull_bytes: int  # base layers the node still pulls
+    app_pull_bytes: int  # other layers the node pulls
+
+
+@dataclass(frozen=True, slots=True)
+class ReportImage:
+    """One image of the report."""
+
+    reference: str
+    name: str  # reference, with the platform added when the report holds several images of one reference
+    digest: str
+    platform: str
+    weight: float  # launches per day (1 unless a workload says otherwise)
+    totals: Totals
+    base: ReportBase | None
+    drift: ReportDrift | None
+    launch: Launch | None
+    split: PullSplit
+    layers: tuple[ReportLayer, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def pull_with_bake_bytes(self) -> int:
+        """Compressed bytes a node with the bake pulls (= `totals.pull_compressed_bytes`)."""
+        return self.totals.pull_compressed_bytes
+
+    @property
+    def pull_without_bake_bytes(self) -> int:
+        """Compressed bytes an empty node pulls (= `totals.compressed_bytes`)."""
+        return self.totals.compressed_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Dedup:
+    """Distinct layers of the fleet under one identity (digest or chain ID), shared ones counted once."""
+
+    layers: int
+    compressed_bytes: int
+    extracted_bytes: int | None  # None when a layer's extracted size is unknown
+    foreign_compressed_bytes: int  # of compressed_bytes: foreign layers (stored by MCR, not your registry)
+    exact: bool  # False when a known extracted size is an estimate or catalog figure
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeDisk:
+    """Disk every image of the report takes on one node with a given runtime (plan/disk.py)."""
+
+    label: str  # containerd | containerd+discard | docker
+    runtime: str
+    discard_unpacked_layers: bool
+    snapshot_bytes: int
+    blob_bytes: int
+    layers: int
+    estimated: bool
+
+    @property
+    def total_bytes(self) -> int:
+        """Snapshots plus kept blobs."""
+        return self.snapshot_bytes + self.blob_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SharedLayer:
+    """A layer chain held by several images of the report."""
+
+    chain_id: str
+    digest: str
+    base: bool
+    compressed_bytes: int
+    extracted_bytes: int | None
+    references: tuple[str, ...]  # image names holding it, report order
+
+    @property
+    def images(self) -> int:
+        """How many images hold it."""
+        return len(self.references)
+
+
+@dataclass(frozen=True, slots=True)
+class Fleet:
+    """Figures over every image of the report."""
+
+    images: int
+    compressed_bytes: int  # sum over images, shared layers counted every time
+    registry: Dedup  # distinct by digest
+    node_cache: Dedup  # distinct by chain ID
+    pull_with_bake_bytes: int  # sum over images
+    pull_without_bake_bytes: int
+    node_disk: tuple[RuntimeDisk, ...]
+    shared_layers: tuple[SharedLayer, ...]
+    launch_seconds_per_day_with_bake: float | None  # Σ weight × launch seconds; None without launch estimates
+    launch_seconds_per_day_without_bake: float | None
+    recommendation: Recommendation | None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The whole report (the `layerscope.report/v1` document, fleet_json.py)."""
+
+    profile: str | None
+    launch_profile: str | None  # the profile whose throughput the launch estimates use
+    baked: tuple[str, ...]
+    images: tuple[ReportImage, ...]
+    fleet: Fleet
+    gate: GateResult | None = None
+    warnings: tuple[str, ...] = ()
+    schema: str = SCHEMA
+
+
+def _layer(image: ImageResult, plan: Sequence[PlanLayer], holders: Mapping[str, int]) -> tuple[ReportLayer, ...]:
+    out = []
+    for layer, planned in zip(image.layers, plan, strict=True):
+        m = layer.measurement
+        out.append(
+            ReportLayer(
+                index=layer.index,
+                digest=layer.digest,
+                diff_id=layer.diff_id,
+                chain_id=layer.chain_id,
+                media_type=layer.media_type,
+                foreign=layer.foreign,
+                base=layer.base,
+                cached=layer.cached,
+                compressed_bytes=m.compressed_bytes,
+                uncompressed_bytes=m.uncompressed_bytes,
+                extracted_bytes=m.extracted_bytes,
+                files=m.files,
+                size_source=str(m.size_source),
+                shared_by=holders[planned.chain_id],
+            )
+        )
+    return tuple(out)
+
+
+def _split(image: ImageResult) -> PullSplit:
+    cached = base = app = 0
+    for layer in image.layers:
+        n = layer.measurement.compressed_bytes
+        if layer.cached is True:
+            cached += n
+        elif layer.base:
+            base += n
+        else:
+            app += n
+    return PullSplit(cached, base, app)
+
+
+def _names(images: Sequence[ImageResult]) -> list[str]:
+    """Display names: the reference, plus the platform where one reference gave several images."""
+    counts: dict[str, int] = {}
+    for image in images:
+        counts[image.reference] = counts.get(image.reference, 0) + 1
+    return [f"{i.reference} [{i.platform}]" if counts[i.reference] > 1 else i.reference for i in images]
+
+
+def _dedup(entries: Mapping[str, tuple[int, int | None, bool, bool]]) -> Dedup:
+    """Dedup over key → (compressed, extracted, foreign, exact)."""
+    values = list(entries.values())
+    extracted = [e for _, e, _, _ in values]
+    return Dedup(
+        layers=len(values),
+        compressed_bytes=sum(c for c, _, _, _ in values),
+        extracted_bytes=None if any(e is None for e in extracted) else sum(e for e in extracted if e is not None),
+        foreign_compressed_bytes=sum(c for c, _, f, _ in values if f),
+        exact=all(x for _, e, _, x in values if e is not None),
+    )
+
+
+def _image_warnings(image: ImageResult, drift: ReportDrift | None, launch: Launch | None) -> tuple[str, ...]:
+    out: list[str] = []
+    if drift is not None:
+        out.append("drift: " + drift.message)
+    out.extend(image.warnings)
+    if launch is not None:
+        out.extend(w for w in launch.warnings if w not in out)
+    return tuple(out)
+
+
+def build_report(
+    images: Sequence[ImageResult],
+    *,
+    profile: NodeProfile | None = None,
+    launch: LaunchParameters | None = None,
+    launch_profile: str | None = None,
+    weights: Mapping[str, float] | None = None,
+    baked: Sequence[str] = (),
+    prebaked_chains: Collection[str] = (),
+    budget_bytes: int | None = None,
+    top_shared: int = 10,
+    gate: GateResult | None = None,
+    warnings: Sequence[str] = (),
+) -> Report:
+    """The report over *images* (see the module docstring).
+
+    *launch* gives the launch model's node figures (None: no launch estimates); *weights* maps an image's
+    `reference` to launches per day (default 1); with a *profile* the recommender runs over the images with
+    *prebaked_chains* (the resolved baked set) already on the node and *budget_bytes* (None: the profile's).
+    """
+    weights = weights or {}
+    plans = [plan_layers(image) for image in images]
+    names = _names(images)
+    holders: dict[str, list[int]] = {}
+    for i, plan in enumerate(plans):
+        for layer in plan:
+            owners = holders.setdefault(layer.chain_id, [])
+            if not owners or owners[-1] != i:
+                owners.append(i)
+    counts = {chain: len(owners) for chain, owners in holders.items()}
+
+    out: list[ReportImage] = []
+    for image, plan, name in zip(images, plans, names, strict=True):
+        est: Launch | None = None
+        if launch is not None:
+            cmp = compare_launch(plan, launch)
+            est = Launch(
+                with_bake_seconds=cmp.with_baking.total_seconds,
+                without_bake_seconds=cmp.without_baking.total_seconds,
+                estimated=cmp.without_baking.estimated,
+                warnings=cmp.with_baking.warnings,
+            )
+        d = image.drift
+        drift = (
+            None
+            if d is None
+            else ReportDrift(
+                d.baked_os_version, d.baked_month, d.image_os_version, d.image_month, d.bytes_to_pull, d.rebuild_on
+            )
+        )
+        b = image.base
+        base = None if b is None else ReportBase(b.image, b.channel, b.os_version, b.month, b.layer_count, b.match)
+        out.append(
+            ReportImage(
+                reference=image.reference,
+                name=name,
+                digest=image.digest,
+                platform=str(image.platform),
+                weight=float(weights.get(image.reference, 1.0)),
+                totals=image.totals,
+                base=base,
+                drift=drift,
+                launch=est,
+                split=_split(image),
+                layers=_layer(image, plan, counts),
+                warnings=_image_warnings(image, drift, est),
+            )
+        )
+
+    by_digest: dict[str, tuple[int, int | None, bool, bool]] = {}
+    by_chain: dict[str, tuple[int, int | None, bool, bool]] = {}
+    for image, plan in zip(images, plans, strict=True):
+        for result, planned in zip(image.layers, plan, strict=True):
+            m = result.measurement
+            entry = (m.compressed_bytes, m.extracted_bytes, result.foreign, m.exact)
+            by_digest.setdefault(result.digest, entry)
+            by_chain.setdefault(planned.chain_id, entry)
+
+    disks = []
+    ratio = launch.extraction_ratio if launch is not None else None
+    for label, runtime, discard in RUNTIMES:
+        usage = (
+            disk_usage(plans, runtime=runtime, discard_unpacked_layers=discard, extraction_ratio=ratio)
+            if ratio is not None
+            else disk_usage(plans, runtime=runtime, discard_unpacked_layers=discard)
+        )
+        disks.append(
+            RuntimeDisk(label, runtime, discard, usage.snapshot_bytes, usage.blob_bytes, usage.layers, usage.estimated)
+        )
+
+    shared = []
+    first_layer: dict[str, tuple[int, int]] = {}  # chain → (image, layer index) where it first appears
+    for i, plan in enumerate(plans):
+        for j, layer in enumerate(plan):
+            first_layer.setdefault(layer.chain_id, (i, j))
+    for chain, owners in holders.items():
+        if len(owners) < 2:
+            continue
+        i, j = first_layer[chain]
+        held = images[i].layers[j]
+        shared.append(
+            SharedLayer(
+                chain_id=chain,
+                digest=held.digest,
+                base=held.base,
+                compressed_bytes=held.measurement.compressed_bytes,
+                extracted_bytes=held.measurement.extracted_bytes,
+                references=tuple(names[k] for k in owners),
+            )
+        )
+    shared.sort(key=lambda s: (-s.images, -s.compressed_bytes, s.chain_id))
+
+    recommendation = None
+    if profile is not None and images:
+        # Display names, so two platforms of one reference stay apart in the answer.
+        candidates = [
+            Candidate(name, image.digest, float(weights.get(image.reference, 1.0)), plan)
+            for image, name, plan in zip(images, names, plans, strict=True)
+        ]
+        recommendation = recommend(
+            candidates, profile, budget_bytes=budget_bytes, params=launch, prebaked_chains=prebaked_chains
+        )
+
+    with_day = without_day = None
+    if launch is not None:
+        with_day = sum(r.weight * r.launch.with_bake_seconds for r in out if r.launch is not None)
+        without_day = sum(r.weight * r.launch.without_bake_seconds for r in out if r.launch is not None)
+
+    fleet = Fleet(
+        images=len(out),
+        compressed_bytes=sum(r.totals.compressed_bytes for r in out),
+        registry=_dedup(by_digest),
+        node_cache=_dedup(by_chain),
+        pull_with_bake_bytes=sum(r.pull_with_bake_bytes for r in out),
+        pull_without_bake_bytes=sum(r.pull_without_bake_bytes for r in out),
+        node_disk=tuple(disks),
+        shared_layers=tuple(shared[: max(0, top_shared)]),
+        launch_seconds_per_day_with_bake=with_day,
+        launch_seconds_per_day_without_bake=without_day,
+        recommendation=recommendation,
+    )
+    report_warnings = list(warnings)
+    if recommendation is not None:
+        report_warnings.extend(w for w in recommendation.warnings if w not in report_warnings)
+    return Report(
+        profile=profile.name if profile is not None else None,
+        launch_profile=launch_profile if launch is not None else None,
+        baked=tuple(baked),
+        images=tuple(out),
+        fleet=fleet,
+        gate=gate,
+        warnings=tuple(report_warnings),
+    )

@@ -1,0 +1,129 @@
+"""Synthetic analysed images for the report unit tests (no I/O): layers by hand, cached flags as given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html.parser import HTMLParser
+
+from layerscope.catalog.match import BaseMatch
+from layerscope.measurement import LayerMeasurement, SizeSource
+from layerscope.oci import Platform
+from layerscope.plan.chain import chain_ids
+from layerscope.results import DriftInfo, ImageResult, LayerResult
+
+WINDOWS = Platform("windows", "amd64", os_version="10.0.17763.3406")
+
+
+def digest(n: int | str) -> str:
+    """A well-formed sha256 digest from a number or a short name."""
+    text = f"{n:064x}" if isinstance(n, int) else (n.encode().hex() * 64)[:64]
+    return "sha256:" + text
+
+
+def layer_spec(
+    name: str, compressed: int, extracted: int | None, *, base: bool = False, foreign: bool = False
+) -> tuple[str, int, int | None, bool, bool]:
+    """(name, compressed, extracted, base, foreign) — a layer's blob is identified by its name."""
+    return (name, compressed, extracted, base, foreign)
+
+
+def image(
+    reference: str,
+    layers: Sequence[tuple[str, int, int | None, bool, bool]],
+    *,
+    cached: Sequence[bool | None] | None = None,
+    platform: Platform = WINDOWS,
+    base_month: str | None = None,
+    drift: DriftInfo | None = None,
+    warnings: tuple[str, ...] = (),
+) -> ImageResult:
+    """An ImageResult whose layer *i* has digest/diff_id derived from its name and chain IDs from its parents."""
+    diff_ids = [digest("diff-" + name) for name, *_ in layers]
+    chains = chain_ids(diff_ids)
+    results = []
+    for i, ((name, compressed, extracted, base, foreign), chain) in enumerate(zip(layers, chains, strict=True)):
+        source = SizeSource.ESTIMATED if foreign else SizeSource.MEASURED
+        m = LayerMeasurement(
+            digest=digest(name),
+            compressed_bytes=compressed,
+            size_source=source,
+            diff_id=diff_ids[i],
+            uncompressed_bytes=None if foreign else (extracted or 0) + 1024,
+            extracted_bytes=extracted,
+            files=None if foreign else 3,
+        )
+        results.append(
+            LayerResult(
+                index=i,
+                digest=digest(name),
+                media_type="application/vnd.docker.image.rootfs.diff.tar.gzip",
+                foreign=foreign,
+                diff_id=diff_ids[i],
+                chain_id=chain,
+                measurement=m,
+                base=base,
+                cached=None if cached is None else cached[i],
+            )
+        )
+    base_layers = sum(1 for spec in layers if spec[3])
+    match = None
+    if base_layers:
+        match = BaseMatch(
+            image="mcr.microsoft.com/windows/servercore",
+            family="servercore",
+            channel="ltsc2019",
+            os_version=platform.os_version,
+            month=base_month,
+            layer_count=base_layers,
+            match="digest",
+            layers=(None,) * base_layers,
+            evidence=("digest",) * base_layers,
+        )
+    return ImageResult(
+        reference=reference,
+        index_digest=None,
+        digest=digest("manifest-" + reference),
+        media_type="application/vnd.docker.distribution.manifest.v2+json",
+        platform=platform,
+        config_digest=digest("config-" + reference),
+        layers=tuple(results),
+        base=match,
+        drift=drift,
+        warnings=warnings,
+    )
+
+
+class _TableReader(HTMLParser):
+    """Rows of one table: each row's attributes plus `data-field` → `data-sort` of its cells."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id = table_id
+        self.inside = False
+        self.rows: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "table":
+            self.inside = a.get("id") == self.table_id
+        elif self.inside and tag == "tr" and "data-reference" in a:
+            self.rows.append({"@" + k: v for k, v in a.items()})
+        elif self.inside and tag == "td" and "data-field" in a and self.rows:
+            self.rows[-1][a["data-field"]] = a["data-sort"]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+
+
+def html_table(html: str, table_id: str) -> list[dict[str, str]]:
+    """The `data-field` cells of each `data-reference` row of table *table_id* (row attributes under `@name`)."""
+    reader = _TableReader(table_id)
+    reader.feed(html)
+    return reader.rows
+
+
+def number(text: str) -> int | None:
+    """A `data-sort` value back to an int (-1 marks unknown)."""
+    value = int(float(text))
+    return None if value == -1 else value
