@@ -10,6 +10,7 @@ import click
 
 from layerscope.cli.app import StderrObserver, cli, errors, open_store
 from layerscope.cli.fleet import fleet_options, pop_fleet_options
+from layerscope.cli.gate import SIZE, enforce_gate
 
 if TYPE_CHECKING:
     from layerscope.session import Settings as Settings
@@ -90,9 +91,13 @@ def build_settings(options: dict[str, Any]) -> Settings:
     "-o", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table", show_default=True
 )
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
-def analyze(refs: Sequence[str], fmt: str, output: str | None, **options: Any) -> None:
+@click.option(
+    "--max-pull", type=SIZE, metavar="SIZE", help="Exit 6 when an image pulls more than SIZE beyond the baked set."
+)
+def analyze(refs: Sequence[str], fmt: str, output: str | None, max_pull: int | None, **options: Any) -> None:
     """Measure every layer of REF... (registry references or oci:PATH[:TAG])."""
     with errors():
+        from layerscope.gate import check_pull_gate
         from layerscope.output import write_output
         from layerscope.report import AnalysisFormat, render_analysis
         from layerscope.session import Session
@@ -109,6 +114,8 @@ def analyze(refs: Sequence[str], fmt: str, output: str | None, **options: Any) -
             else:
                 run = session.analyze(refs)
         write_output(render_analysis(run, AnalysisFormat(fmt)), output)
+        # The output is written first so a pipeline can archive it, then the gate decides the exit code.
+        enforce_gate(check_pull_gate(run.images, max_pull) if max_pull is not None else None)
 
 
 @cli.group()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,17 @@ def test_errors_are_one_line_with_exit_codes(
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and text in lines[0] and "hint:" in lines[0]
     assert "Traceback" not in run.stderr
+
+
+def test_max_pull_gate_exits_6_after_writing_the_output(
+    fixture_layout: Path, tmp_path: Path, layerscope: Callable[..., Run]
+) -> None:
+    out = tmp_path / "a.json"
+    args = ("analyze", f"oci:{fixture_layout}:windows-app", "--profile", "fixtures/demo-node.yaml", "-o", "json")
+    over = layerscope(*args, "--output", str(out), "--max-pull", "500MB")
+    assert over.exit_code == 6
+    assert over.stderr.strip().count("\n") == 0 and "gate exceeded" in over.stderr
+    pulled = json.loads(out.read_text())["images"][0]["totals"]["pull_compressed_bytes"]
+    assert 500_000_000 < pulled < 1_000_000_000
+    assert layerscope(*args, "--max-pull", "1GB").exit_code == 0
+    assert layerscope(*args, "--max-pull", "lots").exit_code == 2
