@@ -572,6 +572,7 @@ def push_image(pusher: Pusher, repo: str, layers: Sequence[LayerFile]) -> Pushed
 class Run:
     seconds: float
     max_rss_kib: int
+    cpu_seconds: float
     stdout: bytes
     stderr: bytes
     returncode: int
@@ -586,7 +587,7 @@ def run(cmd: Sequence[str] | str, env: dict[str, str] | None = None) -> Run:
     argv = ["bash", "-o", "pipefail", "-c", cmd] if isinstance(cmd, str) else list(cmd)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile() as rss:
         if GNU_TIME:
-            argv = [GNU_TIME, "-q", "-f", "%M", "-o", rss.name, "--", *argv]
+            argv = [GNU_TIME, "-q", "-f", "%M %U %S", "-o", rss.name, "--", *argv]
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -594,11 +595,26 @@ def run(cmd: Sequence[str] | str, env: dict[str, str] | None = None) -> Run:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        max_rss = usage.ru_maxrss
+        max_rss, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
         if GNU_TIME:
-            text = Path(rss.name).read_text().split()
-            max_rss = int(text[-1]) if text and text[-1].isdigit() else -1
-        return Run(seconds, max_rss, out.read(), err.read(), proc.returncode)
+            fields = Path(rss.name).read_text().split()
+            try:
+                max_rss, cpu = int(fields[-3]), float(fields[-2]) + float(fields[-1])
+            except (IndexError, ValueError):
+                max_rss, cpu = -1, -1.0
+        LOADS.append(load_average())
+        return Run(seconds, max_rss, cpu, out.read(), err.read(), proc.returncode)
+
+
+#: The 1-minute load average after every run: other work on the machine skews wall times, so it is reported.
+LOADS: list[float] = []
+
+
+def load_average() -> float:
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def checked(result: Run, what: str) -> Run:
@@ -618,6 +634,10 @@ class Series:
     @property
     def median(self) -> float:
         return statistics.median(r.seconds for r in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu_seconds for r in self.runs)
 
     @property
     def peak_rss_mib(self) -> float:
@@ -656,7 +676,7 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.quick: bool = args.quick
-        self.rounds: int = args.runs or (3 if self.quick else 5)
+        self.rounds: int = args.runs or (3 if self.quick else 7)
         self.workdir = Path(tempfile.mkdtemp(prefix="layerscope-bench-", dir=args.work_dir))
         self.layerscope = str(ROOT / ".venv" / "bin" / "layerscope")
         if not Path(self.layerscope).exists():
@@ -1079,15 +1099,24 @@ class Bench:
             "",
             "## Every command",
             "",
-            "| command | median s | min–max s | runs | peak RSS MiB |",
-            "|---|---|---|---|---|",
+            "| command | median s | min–max s | runs | CPU s (user+sys, median) | peak RSS MiB |",
+            "|---|---|---|---|---|---|",
         ]
         for s in self.series:
-            lines.append(f"| {s.label} | {s.median:.3f} | {s.spread()} | {len(s.runs)} | {s.peak_rss_mib:.0f} |")
+            lines.append(
+                f"| {s.label} | {s.median:.3f} | {s.spread()} | {len(s.runs)} | {s.cpu:.2f} | {s.peak_rss_mib:.0f} |"
+            )
         lines += ["", "## Data", ""]
         lines += [f"- **{k}**: {v}" for k, v in self.facts.items()]
         lines += ["", "## Machine", ""]
         lines += [f"- **{k}**: {v}" for k, v in machine.items()]
+        if LOADS:
+            busy = statistics.median(LOADS) > 0.5 * (os.cpu_count() or 1)
+            lines.append(
+                f"- **load average** (1 min, sampled after each run): median {statistics.median(LOADS):.2f}, "
+                f"max {max(LOADS):.2f}"
+                + (" — the machine was busy with other work; wall times are inflated, ratios less so" if busy else "")
+            )
         lines += ["", "Single-thread stage speeds on this machine (first 64 MB of the blobs, in-process):", ""]
         lines += [f"- {k}: {v}" for k, v in stages.items()]
         if self.notes:
@@ -1118,13 +1147,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small layers (< 1 min); prints the report only")
-    parser.add_argument("--runs", type=int, help="timed runs per command (default 5, quick 3)")
+    parser.add_argument("--runs", type=int, help="timed runs per command (default 7, quick 3)")
     parser.add_argument("--only", help=f"comma-separated scenarios out of {','.join(SCENARIOS)}")
     parser.add_argument("--output", help="where to write the report (default: BENCHMARKS.md for a full run)")
     parser.add_argument(
         "--data-dir", default=os.environ.get("LAYERSCOPE_BENCH_DATA", str(Path.home() / ".cache" / "layerscope-bench"))
     )
     parser.add_argument("--work-dir", help="where the registry and store go (default: the system temp dir)")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before measuring, wait up to this long for the 1-minute load average to fall under 0.5",
+    )
     args = parser.parse_args(argv)
     only = args.only.split(",") if args.only else list(SCENARIOS)
     unknown = set(only) - set(SCENARIOS)
@@ -1134,6 +1170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench = Bench(args)
     try:
         bench.setup()
+        deadline = time.monotonic() + args.wait_idle
+        while load_average() >= 0.5 and time.monotonic() < deadline:
+            time.sleep(5)
         machine = bench.machine()
         stages = bench.stage_speeds()
         for name in SCENARIOS:
