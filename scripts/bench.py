@@ -892,9 +892,19 @@ class Bench:
                 worst[layer.name] = max(worst.get(layer.name, 0), per_layer.get(layer.digest, 0))
             return result
 
+        # Context for the ratio: what any Python CLI pays before doing anything, on this machine.
+        python = str(ROOT / ".venv" / "bin" / "python")
+        bare = self.add("python -c pass (interpreter start, for context)", "python -c pass")
+        with_httpx = self.add("python -c 'import httpx' (for context)", "python -c 'import httpx'")
         interleaved(
-            [skopeo_s, notags, est],
-            [lambda: run(skopeo, self.env), lambda: run([*skopeo[:2], "--no-tags", *skopeo[2:]], self.env), estimate],
+            [skopeo_s, notags, est, bare, with_httpx],
+            [
+                lambda: run(skopeo, self.env),
+                lambda: run([*skopeo[:2], "--no-tags", *skopeo[2:]], self.env),
+                estimate,
+                lambda: run([python, "-c", "pass"], self.env),
+                lambda: run([python, "-c", "import httpx"], self.env),
+            ],
             self.rounds + 2,
         )
         doc = json.loads(est.runs[0].stdout)
