@@ -49,6 +49,10 @@ demo: $(STAMP)
 test: $(STAMP) registry-bin chromium-bin
 	$(BIN)/python -m pytest -q
 
+# Heavy load and bomb variants (pyproject's addopts deselect them from `make test`); CI runs this too.
+stress: $(STAMP) registry-bin
+	$(BIN)/python -m pytest -q -m stress
+
 lint: $(STAMP)
 	$(BIN)/ruff check layerscope tests scripts
 	$(BIN)/ruff format --check layerscope tests scripts
