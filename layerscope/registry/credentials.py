@@ -223,7 +223,10 @@ class DockerCredentialStore:
         if done.returncode != 0:
             message = (done.stdout or done.stderr or "").strip()
             if _NOT_FOUND not in message.lower():
-                warnings.append(f"credential helper {program} failed for {host}: {message[:200]}")
+                # One line (a warning is one line on stderr), and only the first: a helper's failure output
+                # is not ours to trust with what else it prints.
+                first = message.splitlines()[0][:200] if message else f"exit status {done.returncode}"
+                warnings.append(f"credential helper {program} failed for {host}: {first}")
             return None
         try:
             answer = json.loads(done.stdout)

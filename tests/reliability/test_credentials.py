@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -270,3 +271,26 @@ def test_password_typed_into_a_reference_is_not_echoed(layerscope: Layerscope) -
     run = layerscope("analyze", "https://user:hunter2-s3cret@registry.example.com/team/app:1")
     assert_one_line_error(run, 2, contains="***@")
     assert "hunter2" not in run.stderr
+
+
+def test_failing_credential_helper_costs_one_warning_line_and_no_secret(
+    basic_registry: RegistryProcess, basic_image: Pushed, tmp_path: Path, layerscope: Layerscope
+) -> None:
+    """A helper that fails and prints more than it should: one warning line with its first line only."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-leaky"
+    helper.write_text("#!/bin/sh\necho 'helper exploded'\necho 'Secret: helper-s3cret'\nexit 1\n")
+    helper.chmod(0o755)
+    cfg = tmp_path / "docker-config"
+    cfg.mkdir()
+    (cfg / "config.json").write_text(json.dumps({"credHelpers": {basic_registry.host: "leaky"}}))
+    env = {"DOCKER_CONFIG": str(cfg), "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+    run = layerscope("analyze", basic_image.at(basic_registry.host), "-o", "json", env=env)
+    assert run.exit_code == 3, run.stderr  # no credentials, so the registry's 401 stands
+    warnings = [line for line in run.stderr.splitlines() if line.startswith("layerscope: warning:")]
+    errors = [line for line in run.stderr.splitlines() if line.startswith("layerscope: error:")]
+    assert len(warnings) == 1 and "credential helper docker-credential-leaky" in warnings[0]
+    assert "exploded" in warnings[0] and len(errors) == 1
+    assert len(run.stderr.strip().splitlines()) == 2
+    assert "helper-s3cret" not in run.stderr + run.stdout
