@@ -50,6 +50,26 @@ def default_store_path() -> Path:
     return Path(cache) / "layerscope" / "measurements.sqlite3"
 
 
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Put the database in WAL mode (persistent: later connections find it set and change nothing).
+
+    Switching the journal mode does not wait on the busy handler: two processes creating the same new
+    store at once make one of them fail at once with SQLITE_BUSY. So: retry, bounded by the busy timeout.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _checksum(record: str) -> str:
     return hashlib.sha256(record.encode()).hexdigest()
 
@@ -75,7 +95,7 @@ class MeasurementStore:
         conn = sqlite3.connect(target, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None)
         conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
         if target != ":memory:":
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS layers (digest TEXT PRIMARY KEY, diff_id TEXT, schema INTEGER NOT NULL,"
             " record TEXT NOT NULL, checksum TEXT NOT NULL, stored_at REAL NOT NULL)"

@@ -272,3 +272,48 @@ def test_store_stats_on_a_damaged_store_is_not_a_crash(
     assert run.exit_code == 0, run.stderr
     assert "entries: 0" in run.stdout and run.stderr.count("layerscope: warning:") == 1
     assert "Traceback" not in run.stderr and "internal error" not in run.stderr
+
+
+_OPEN_AND_PUT = """
+import hashlib, sys, time
+from pathlib import Path
+from layerscope.measurement import LayerMeasurement, SizeSource
+from layerscope.store import MeasurementStore
+
+class Warnings:
+    def warning(self, message):
+        print("WARNING", message, flush=True)
+
+    def __getattr__(self, name):
+        return lambda *args: None
+
+while time.time() < float(sys.argv[3]):  # every process opens the new store at the same instant
+    pass
+store = MeasurementStore(Path(sys.argv[1]), Warnings())
+digest = "sha256:" + hashlib.sha256(sys.argv[2].encode()).hexdigest()
+store.put(LayerMeasurement(digest=digest, compressed_bytes=1, size_source=SizeSource.MEASURED, uncompressed_bytes=2))
+store.close()
+"""
+
+
+def test_processes_creating_a_new_store_at_once_all_keep_their_results(tmp_path: Path) -> None:
+    """Switching a new database to WAL fails at once with SQLITE_BUSY while another process does the same
+    (no busy handler there). Once, that moved the other process's live store aside; then, it lost results."""
+    import sys
+
+    for round_ in range(12):
+        path = tmp_path / f"round{round_}" / "m.sqlite3"
+        start = time.time() + 0.4
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AND_PUT, str(path), f"{round_}-{k}", str(start)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for k in range(6)
+        ]
+        outputs = [p.communicate(timeout=60)[0].decode() for p in procs]
+        assert all(p.returncode == 0 for p in procs), outputs
+        assert "".join(outputs) == "", outputs
+        assert _entries(path) == 6
+        assert [p.name for p in path.parent.iterdir() if ".corrupt-" in p.name] == []
