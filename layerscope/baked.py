@@ -20,13 +20,11 @@ from layerscope.catalog import (
     Catalog,
     declared_base,
     detect_drift,
-    family_of_image,
     isolation_compatible,
     match_base,
     suggest_rebuild,
 )
-from layerscope.catalog.model import CHANNEL_TAGS
-from layerscope.errors import ContentError, InvalidReference, RegistryError, RegistryUnavailableError
+from layerscope.errors import ContentError, RegistryError, RegistryUnavailableError
 from layerscope.observer import NullObserver, Observer
 from layerscope.plan.chain import chain_ids
 from layerscope.plan.profile import BakedImage, NodeProfile
@@ -50,19 +48,6 @@ class BakedSet:
     def empty(self) -> bool:
         """True when nothing is baked."""
         return not self.references
-
-
-def _family_channel(reference: str) -> tuple[str, str] | None:
-    try:
-        ref = parse_reference(reference)
-    except InvalidReference:
-        return None
-    if not isinstance(ref, ImageReference):
-        return None
-    family = family_of_image(f"{ref.registry}/{ref.repository}")
-    tag = (ref.tag or "").lower().removesuffix("-amd64")
-    channel = next((c for c, tags in CHANNEL_TAGS.items() if tag in tags), None)
-    return (family, channel) if family and channel else None
 
 
 def resolve_baked(
@@ -90,7 +75,9 @@ def resolve_baked(
             if isinstance(exc, RegistryUnavailableError) and host is not None:
                 unreachable[host] = exc
             declared = declared_base(catalog, entry.reference, entry.os_version, entry.month)
-            if declared is not None and declared.os_version is not None:
+            if declared is not None and declared.family and declared.channel and declared.os_version is None:
+                undetermined.append((declared.family, declared.channel))
+            elif declared is not None and declared.os_version is not None:
                 bases.append(declared)
                 refs.append(entry.reference)
                 observer.warning(
@@ -98,9 +85,6 @@ def resolve_baked(
                     f" {declared.os_version}"
                 )
                 continue
-            fc = _family_channel(entry.reference)
-            if fc is not None:
-                undetermined.append(fc)
             refs.append(entry.reference)
             observer.warning(
                 f"baked image {entry.reference} not resolved ({exc.message}); its layers are unknown"

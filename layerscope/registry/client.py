@@ -348,32 +348,8 @@ class RegistryClient:
         url = httpx.URL(f"{host.base_url}/v2/{image.repository}/tags/list")
         if page_size is not None:
             url = url.copy_add_param("n", str(page_size))
-        origin = (url.scheme, url.netloc)
-        tags: list[str] = []
-        seen: set[str] = set()
         with self._slot(host):
-            for _ in range(MAX_TAG_PAGES):
-                seen.add(str(url))
-                body, response = self._fetch(
-                    where, host, str(url), {"Accept": "application/json"}, cap=MAX_TAGS_PAGE, too_big=RegistryError
-                )
-                try:
-                    doc = json.loads(body)
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    raise RegistryError(f"{where}: the answer is not JSON") from None
-                page = doc.get("tags") if isinstance(doc, dict) else None
-                if page is not None and (not isinstance(page, list) or not all(isinstance(t, str) for t in page)):
-                    raise RegistryError(f"{where}: 'tags' is not a list of strings")
-                tags.extend(page or ())
-                link = _next_link(response.headers.get_list("link"))
-                if link is None:
-                    return tags
-                url = response.url.join(link)
-                if (url.scheme, url.netloc) != origin:
-                    raise RegistryError(f"{where}: the next page link points to another host")
-                if str(url) in seen:
-                    raise RegistryError(f"{where}: the next page link loops")
-        raise RegistryError(f"{where}: more than {MAX_TAG_PAGES} pages")
+            return self._json_pages(where, host, url, "tags")
 
     def ping(self, registry: str) -> None:
         """Check that *registry* speaks the v2 API and accepts our credentials (`GET /v2/`); raise if not."""

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from layerscope.plan.launch import LaunchComparison, LaunchEstimate
-from layerscope.results import AnalysisRun, ImageResult, LayerResult
+from layerscope.results import AnalysisRun, ImageResult, LayerResult, Totals
 
-__all__ = ["SCHEMA", "analysis_document", "image_document", "render_json"]
+__all__ = ["SCHEMA", "analysis_document", "image_document", "render_json", "totals_document"]
 
 SCHEMA = "layerscope.analysis/v1"
 
@@ -40,9 +40,23 @@ def _layer(layer: LayerResult) -> dict[str, Any]:
     }
 
 
+def totals_document(t: Totals) -> dict[str, Any]:
+    """The `totals` object (`report -o json` repeats it field for field)."""
+    return {
+        "compressed_bytes": t.compressed_bytes,
+        "uncompressed_bytes": t.uncompressed_bytes,
+        "extracted_bytes": t.extracted_bytes,
+        "base_compressed_bytes": t.base_compressed_bytes,
+        "app_compressed_bytes": t.app_compressed_bytes,
+        "pull_compressed_bytes": t.pull_compressed_bytes,
+        "pull_extracted_bytes": t.pull_extracted_bytes,
+        "cache_hit_ratio": t.cache_hit_ratio,
+        "exact": t.exact,
+    }
+
+
 def image_document(image: ImageResult) -> dict[str, Any]:
     """One entry of `images`."""
-    t = image.totals
     base = image.base
     drift = image.drift
     return {
@@ -64,17 +78,7 @@ def image_document(image: ImageResult) -> dict[str, Any]:
             "bytes_to_pull": drift.bytes_to_pull,
             "rebuild_on": drift.rebuild_on,
         },
-        "totals": {
-            "compressed_bytes": t.compressed_bytes,
-            "uncompressed_bytes": t.uncompressed_bytes,
-            "extracted_bytes": t.extracted_bytes,
-            "base_compressed_bytes": t.base_compressed_bytes,
-            "app_compressed_bytes": t.app_compressed_bytes,
-            "pull_compressed_bytes": t.pull_compressed_bytes,
-            "pull_extracted_bytes": t.pull_extracted_bytes,
-            "cache_hit_ratio": t.cache_hit_ratio,
-            "exact": t.exact,
-        },
+        "totals": totals_document(image.totals),
         "warnings": list(image.warnings),
         "launch": None if image.launch is None else launch_document(image.launch),
     }

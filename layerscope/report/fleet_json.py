@@ -52,29 +52,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from layerscope.report.analysis_json import totals_document
 from layerscope.report.model import SCHEMA, Dedup, Launch, Report, ReportImage, ReportLayer
-from layerscope.results import Totals
 
 __all__ = ["SCHEMA", "render_json", "report_document", "totals_document"]
 
 
 def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 3)
-
-
-def totals_document(t: Totals) -> dict[str, Any]:
-    """The `totals` object, field for field as `analyze -o json` writes it."""
-    return {
-        "compressed_bytes": t.compressed_bytes,
-        "uncompressed_bytes": t.uncompressed_bytes,
-        "extracted_bytes": t.extracted_bytes,
-        "base_compressed_bytes": t.base_compressed_bytes,
-        "app_compressed_bytes": t.app_compressed_bytes,
-        "pull_compressed_bytes": t.pull_compressed_bytes,
-        "pull_extracted_bytes": t.pull_extracted_bytes,
-        "cache_hit_ratio": t.cache_hit_ratio,
-        "exact": t.exact,
-    }
 
 
 def _layer(layer: ReportLayer) -> dict[str, Any]:
