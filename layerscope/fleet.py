@@ -48,7 +48,6 @@ class Fleet:
     def __init__(self, session: Session, options: FleetOptions) -> None:
         self.session = session
         self.options = options
-        self._client: RegistryClient | None = None
         self.attachments: Attachments | None = None
         if options.attach or options.use_attached:
             self.attachments = Attachments(self.client, session.observer)
@@ -63,12 +62,8 @@ class Fleet:
 
     @property
     def client(self) -> RegistryClient:
-        """A registry client with the session's settings (created on first use)."""
-        if self._client is None:
-            from layerscope.registry import DockerCredentialStore, RegistryClient
-
-            self._client = RegistryClient(self.session.settings.registry_config(), DockerCredentialStore())
-        return self._client
+        """The session's registry client (the session closes it)."""
+        return self.session.source.registry()
 
     def __enter__(self) -> Fleet:
         return self
@@ -84,9 +79,6 @@ class Fleet:
             self.session.analyzer.executor = None
             self.executor.close()
             self.executor = None
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def measure(
         self, images: Sequence[ResolvedImage], known: dict[str, LayerMeasurement] | None = None

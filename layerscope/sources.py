@@ -13,7 +13,7 @@ from layerscope.reference import LayoutReference, Reference
 from layerscope.source import ContentSource
 
 if TYPE_CHECKING:
-    from layerscope.registry import DockerCredentialStore, RegistryConfig
+    from layerscope.registry import DockerCredentialStore, RegistryClient, RegistryConfig
 
 __all__ = ["RoutingSource"]
 
@@ -25,12 +25,11 @@ class RoutingSource:
         self._config = registry_config
         self._observer = observer or NullObserver()
         self._layout = LayoutSource()
-        self._registry: ContentSource | None = None
+        self._registry: RegistryClient | None = None
         self._credentials: DockerCredentialStore | None = None
 
-    def _for(self, ref: Reference) -> ContentSource:
-        if isinstance(ref, LayoutReference):
-            return self._layout
+    def registry(self) -> RegistryClient:
+        """The run's one registry client (one connection pool and token cache), created on first use."""
         if self._registry is None:
             # Imported here so that layout-only runs (and --version) never import httpx.
             from layerscope.registry import DockerCredentialStore, RegistryClient, RegistryConfig
@@ -38,6 +37,11 @@ class RoutingSource:
             self._credentials = DockerCredentialStore()
             self._registry = RegistryClient(self._config or RegistryConfig(), self._credentials)
         return self._registry
+
+    def _for(self, ref: Reference) -> ContentSource:
+        if isinstance(ref, LayoutReference):
+            return self._layout
+        return self.registry()
 
     def get_manifest(self, ref: Reference, identifier: str | None = None) -> Manifest | Index:
         """Delegate to the backend for *ref*."""
