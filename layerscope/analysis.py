@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from layerscope import estimate
 from layerscope.catalog import BaseMatch, Catalog, base_measurements, match_base
+from layerscope.digest import is_digest
 from layerscope.errors import CorruptLayerError, InvalidManifestError, NotFoundError, UnsupportedMediaTypeError
 from layerscope.measure import measure_layer
 from layerscope.measurement import LayerMeasurement, SizeSource
@@ -29,6 +30,7 @@ from layerscope.oci import (
     Manifest,
     layer_compression,
     parse_config,
+    parse_manifest_or_index,
 )
 from layerscope.plan.chain import chain_ids
 from layerscope.platforms import PlatformFilter
@@ -102,7 +104,7 @@ class Analyzer:
     def resolve(self, ref: Reference, platform: PlatformFilter | None = None) -> list[ResolvedImage]:
         """Manifests and configs of the image(s) *ref* names, filtered by *platform*."""
         self.observer.image_started(str(ref))
-        top = self.source.get_manifest(ref)
+        top = self._manifest(ref)
         if isinstance(top, Index):
             entries = top.images()
             if platform is not None:
@@ -112,7 +114,7 @@ class Analyzer:
                 raise NotFoundError(f"{ref} has no image{wanted}", hint=_platforms_hint(top))
             out = []
             for entry in entries:
-                child = self.source.get_manifest(ref, entry.digest)
+                child = self._manifest(ref, entry.digest)
                 if not isinstance(child, Manifest):
                     raise UnsupportedMediaTypeError(f"{ref}: nested indexes are not supported")
                 out.append(self._with_config(ref, child, top.digest))
@@ -122,6 +124,21 @@ class Analyzer:
             raise NotFoundError(f"{ref} is {image.config.platform}, not {platform}")
         return [image]
 
+    def _manifest(self, ref: Reference, identifier: str | None = None) -> Manifest | Index:
+        """A manifest by digest from the store when it has it (content-addressed: verified on read); tags
+        always go to the source, since a tag may move."""
+        digest = identifier if identifier is not None and is_digest(identifier) else None
+        if identifier is None:
+            digest = ref.digest
+        if digest is not None and self.store is not None:
+            raw = self.store.get_content(digest)
+            if raw is not None:
+                return parse_manifest_or_index(raw)
+        manifest = self.source.get_manifest(ref, identifier)
+        if self.store is not None:
+            self.store.put_content(manifest.digest, manifest.raw)
+        return manifest
+
     def _with_config(self, ref: Reference, manifest: Manifest, index_digest: str | None) -> ResolvedImage:
         if not manifest.is_image:
             kind = manifest.artifact_type or manifest.config.media_type
@@ -129,7 +146,11 @@ class Analyzer:
                 f"{ref} is an artifact ({kind}), not a container image",
                 hint="analyze image references; artifacts such as signatures or SBOMs have no layers to run",
             )
-        raw = self.source.get_blob(ref, manifest.config, MAX_CONFIG_BYTES)
+        raw = self.store.get_content(manifest.config.digest) if self.store is not None else None
+        if raw is None:
+            raw = self.source.get_blob(ref, manifest.config, MAX_CONFIG_BYTES)
+            if self.store is not None:
+                self.store.put_content(manifest.config.digest, raw)
         config = parse_config(raw, manifest.config.digest)
         if len(config.diff_ids) != len(manifest.layers):
             raise InvalidManifestError(

@@ -23,7 +23,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from layerscope.errors import StoreError
+from layerscope.digest import verify_bytes
+from layerscope.errors import ContentError, StoreError
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.observer import NullObserver, Observer
 
@@ -101,6 +102,10 @@ class MeasurementStore:
             " record TEXT NOT NULL, checksum TEXT NOT NULL, stored_at REAL NOT NULL)"
         )
         conn.execute("CREATE INDEX IF NOT EXISTS layers_diff_id ON layers(diff_id)")
+        # Manifests and configs by digest, so a digest-pinned re-analysis needs no request at all (issue 8).
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL, stored_at REAL NOT NULL)"
+        )
         return conn
 
     def _open(self) -> sqlite3.Connection:
@@ -219,6 +224,41 @@ class MeasurementStore:
                     self._warn(f"measurement store write failed ({exc}); results are not kept")
                     return
 
+    def get_content(self, digest: str) -> bytes | None:
+        """A stored manifest or config, re-verified against its digest (a mismatch is a miss), or None."""
+        try:
+            with self._lock:
+                row = self._conn.execute("SELECT data FROM contents WHERE digest = ?", (digest,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            if not self._recover(exc):
+                self._warn(f"measurement store read failed ({exc}); fetching instead")
+            return None
+        if row is None or not isinstance(row[0], bytes):
+            return None
+        data: bytes = row[0]
+        try:
+            verify_bytes(data, digest, None, what="stored content")
+        except ContentError:
+            self._warn(f"ignoring stored content {digest[:19]}… that fails its digest check")
+            return None
+        return data
+
+    def put_content(self, digest: str, data: bytes) -> None:
+        """Keep a small content-addressed document (manifest or config) that hashes to *digest*."""
+        try:
+            verify_bytes(data, digest, None, what="content")
+        except ContentError:
+            return
+        try:
+            with self._lock:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO contents (digest, data, stored_at) VALUES (?, ?, ?)",
+                    (digest, data, time.time()),
+                )
+        except sqlite3.DatabaseError as exc:
+            if not self._recover(exc):
+                self._warn(f"measurement store write failed ({exc}); results are not kept")
+
     def _query(self, sql: str, *args: object) -> sqlite3.Cursor:
         """Run *sql* for stats/prune; a corrupt store is replaced once, other failures are a StoreError."""
         for _ in range(2):
@@ -240,8 +280,10 @@ class MeasurementStore:
         """Delete entries stored more than *older_than_seconds* ago; return how many."""
         cutoff = time.time() - older_than_seconds
         cur = self._query("DELETE FROM layers WHERE stored_at < ?", cutoff)
+        removed = int(cur.rowcount)
+        self._query("DELETE FROM contents WHERE stored_at < ?", cutoff)
         self._query("PRAGMA wal_checkpoint(TRUNCATE)")
-        return int(cur.rowcount)
+        return removed
 
     def close(self) -> None:
         """Close the database."""

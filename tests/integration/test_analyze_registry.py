@@ -164,3 +164,25 @@ def test_output_file_is_not_written_on_failure(tmp_path: Path, layerscope: Calla
     assert run.exit_code == 5
     assert not out.exists()
     assert list(tmp_path.glob(".report.json*")) == []
+
+
+def test_warm_digest_pinned_reanalysis_makes_no_request_at_all(
+    registry: RegistryProcess, pushed_fixtures: dict[str, PushedRef], layerscope: Callable[..., Run]
+) -> None:
+    ref = pushed_fixtures["multi-platform"]
+    first = layerscope("analyze", ref.pinned, "-o", "json")
+    assert first.exit_code == 0, first.stderr
+    mark = registry.mark()
+    second = layerscope("analyze", ref.pinned, "-o", "json")
+    assert second.exit_code == 0, second.stderr
+    assert [r for r in registry.requests(mark) if r.path.startswith(f"/v2/{ref.repo}/")] == []
+    strip = ("size_source",)
+    for a, b in zip(first.json()["images"], second.json()["images"], strict=True):
+        assert a["digest"] == b["digest"] and a["totals"] == b["totals"]
+        for la, lb in zip(a["layers"], b["layers"], strict=True):
+            assert {k: v for k, v in la.items() if k not in strip} == {k: v for k, v in lb.items() if k not in strip}
+    # A tag may move, so a tag reference still asks for its manifest (and nothing else).
+    mark = registry.mark()
+    assert layerscope("analyze", ref.ref, "-o", "json").exit_code == 0
+    paths = [r.path for r in registry.requests(mark) if r.path.startswith(f"/v2/{ref.repo}/")]
+    assert paths == [f"/v2/{ref.repo}/manifests/{ref.tag}"]

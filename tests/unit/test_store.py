@@ -142,3 +142,22 @@ def test_killed_writer_leaves_a_usable_store(tmp_path: Path) -> None:
     for i in range(min(n, 50)):
         got = s.get("sha256:" + hashlib.sha256(str(i).encode()).hexdigest())
         assert got is not None and got.compressed_bytes == i and got.uncompressed_bytes == i * 2
+
+
+def test_contents_are_verified_on_write_and_read(tmp_path: Path) -> None:
+    data = b'{"schemaVersion": 2}'
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    rec = Recorder()
+    s = MeasurementStore(tmp_path / "m.db", rec)
+    s.put_content("sha256:" + "0" * 64, data)  # does not hash to that digest: not kept
+    assert s.get_content("sha256:" + "0" * 64) is None
+    s.put_content(digest, data)
+    assert s.get_content(digest) == data
+    s.close()
+    conn = sqlite3.connect(tmp_path / "m.db")
+    conn.execute("UPDATE contents SET data = ? WHERE digest = ?", (b'{"schemaVersion": 3}', digest))
+    conn.commit()
+    conn.close()
+    s = MeasurementStore(tmp_path / "m.db", rec)
+    assert s.get_content(digest) is None
+    assert rec.warnings and "digest check" in rec.warnings[-1]
