@@ -1040,7 +1040,9 @@ class Bench:
             r = run([tool, flag])
             text = (r.stdout or r.stderr).decode(errors="replace").strip().splitlines()
             tools[tool] = text[0] if text else "?"
+        commit = run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"]).stdout.decode().strip() or "unknown"
         return {
+            "layerscope commit": commit,
             "nproc": str(os.cpu_count()),
             "CPU": cpu,
             "memory": mem,
