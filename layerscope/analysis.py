@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -34,6 +34,7 @@ from layerscope.oci import (
 )
 from layerscope.plan.chain import chain_ids
 from layerscope.platforms import PlatformFilter
+from layerscope.pool import DaemonPool
 from layerscope.reference import Reference
 from layerscope.results import ImageResult, LayerResult
 from layerscope.source import ContentSource
@@ -51,6 +52,10 @@ class Mode(StrEnum):
     EXACT = "exact"  # stream and count every byte (or reuse an exact stored measurement)
     ESTIMATE = "estimate"  # labelled estimates from a few bytes; unknown where none is safe
     ESTIMATE_OR_EXACT = "estimate-or-exact"  # estimates, measuring exactly where none is safe
+
+
+class _Aborted(Exception):
+    """A layer stream stopped because another layer of the same run failed (never reaches the user)."""
 
 
 def default_workers() -> int:
@@ -93,13 +98,15 @@ class Analyzer:
         self.source = source
         self.store = store
         self.observer = observer or NullObserver()
-        self._pool = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="layer")
+        self._pool = DaemonPool(workers or default_workers())
         self._lock = threading.Lock()
         self._inflight: dict[str, Future[LayerMeasurement]] = {}
+        self._closing = threading.Event()
 
     def close(self) -> None:
-        """Stop the pool (pending measurements are cancelled)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the pool: pending measurements are cancelled, running ones stop within one chunk."""
+        self._closing.set()
+        self._pool.shutdown(cancel_futures=True)
 
     def resolve(self, ref: Reference, platform: PlatformFilter | None = None) -> list[ResolvedImage]:
         """Manifests and configs of the image(s) *ref* names, filtered by *platform*."""
@@ -160,7 +167,7 @@ class Analyzer:
             layer_compression(layer.media_type)  # rejects unknown layer types before any download
         return ResolvedImage(ref, str(ref), index_digest, manifest, config)
 
-    def _measure(self, ref: Reference, desc: Descriptor, diff_id: str) -> LayerMeasurement:
+    def _measure(self, ref: Reference, desc: Descriptor, diff_id: str, abort: threading.Event) -> LayerMeasurement:
         if self.store is not None:
             stored = self.store.get(desc.digest)
             if stored is not None and stored.diff_id == diff_id:
@@ -172,7 +179,7 @@ class Analyzer:
         self.observer.layer_started(desc.digest, desc.size)
         try:
             with self.source.open_blob(ref, desc) as chunks:
-                stream = self._progress(desc.digest, chunks)
+                stream = self._progress(desc.digest, chunks, abort)
                 try:
                     result = measure_layer(stream, desc, expected_diff_id=diff_id)
                 except CorruptLayerError:
@@ -202,16 +209,22 @@ class Analyzer:
                 found = estimate.Estimate(desc.size, SizeSource.DESCRIPTOR)
         return estimate.to_measurement(desc, compression, found)
 
-    def _progress(self, digest: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    def _progress(self, digest: str, chunks: Iterator[bytes], abort: threading.Event) -> Iterator[bytes]:
         for chunk in chunks:
+            if abort.is_set() or self._closing.is_set():
+                # Another layer of this run failed (or we are closing): stop reading now, so the error is
+                # reported at once rather than after every other download finishes.
+                raise _Aborted(digest)
             self.observer.layer_progress(digest, len(chunk))
             yield chunk
 
-    def _submit(self, ref: Reference, desc: Descriptor, diff_id: str) -> Future[LayerMeasurement]:
+    def _submit(
+        self, ref: Reference, desc: Descriptor, diff_id: str, abort: threading.Event
+    ) -> Future[LayerMeasurement]:
         with self._lock:
             future = self._inflight.get(desc.digest)
             if future is None:
-                future = self._pool.submit(self._measure, ref, desc, diff_id)
+                future = self._pool.submit(self._measure, ref, desc, diff_id, abort)
                 self._inflight[desc.digest] = future
             return future
 
@@ -279,6 +292,7 @@ class Analyzer:
         known = known or {}
         remote = self._measure_remote(images, known) if self.executor is not None and self.mode is Mode.EXACT else {}
         pending: list[list[Future[LayerMeasurement] | LayerMeasurement]] = []
+        abort = threading.Event()
         for image in images:
             row: list[Future[LayerMeasurement] | LayerMeasurement] = []
             for desc, diff_id in zip(image.manifest.layers, image.config.diff_ids, strict=True):
@@ -290,8 +304,9 @@ class Analyzer:
                 elif desc.digest in remote:
                     row.append(remote[desc.digest])
                 else:
-                    row.append(self._submit(image.ref, desc, diff_id))
+                    row.append(self._submit(image.ref, desc, diff_id, abort))
             pending.append(row)
+        self._wait_or_fail([item for row in pending for item in row if isinstance(item, Future)], abort)
         results = []
         for image, row in zip(images, pending, strict=True):
             measured = [item.result() if isinstance(item, Future) else item for item in row]
@@ -322,6 +337,22 @@ class Analyzer:
                 )
             )
         return results
+
+    def _wait_or_fail(self, futures: list[Future[LayerMeasurement]], abort: threading.Event) -> None:
+        """Wait for *futures*; on the first failure stop the others and raise it at once."""
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = next((f for f in done if f.exception() is not None), None)
+        if failed is None:
+            return
+        abort.set()
+        with self._lock:
+            # Forget what did not finish well, so a later call (the next batch of a scan) measures it again.
+            for digest, future in list(self._inflight.items()):
+                if future in futures and (not future.done() or future.exception() is not None):
+                    del self._inflight[digest]
+        error = failed.exception()
+        assert error is not None
+        raise error
 
     def analyze(self, refs: Sequence[Reference], platform: PlatformFilter | None = None) -> list[ImageResult]:
         """Resolve and measure every image of *refs*."""

@@ -91,6 +91,12 @@ def errors() -> Iterator[None]:
         yield
     except LayerscopeError as exc:
         _fail(exc)
+    except BrokenPipeError:
+        # The reader went away (`layerscope … | head`): not an error worth a message. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise again (Python docs, "Note on SIGPIPE").
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
     except KeyboardInterrupt:
         click.echo("layerscope: interrupted", err=True)
         sys.exit(130)

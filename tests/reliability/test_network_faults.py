@@ -456,3 +456,18 @@ def test_cli_5xx_forever_with_backoff_is_exit_5_in_bounded_time(
     assert_one_line_error(run, 5, contains="HTTP 502")
     policy = RetryPolicy()
     assert time.monotonic() - start < sum(min(policy.max_delay, policy.base_delay * 2**k) for k in range(4)) + 5
+
+
+
+def test_a_failing_layer_is_reported_at_once_not_after_a_stalled_one(
+    proxy: FaultProxy, fault_image: Pushed, layerscope: Callable[..., Run]
+) -> None:
+    """One layer 404s while another stalls mid-body: the error must not wait for the stall (issue 6)."""
+    stalled, missing = fault_image.layer_digests[0], fault_image.layer_digests[1]
+    proxy.delay(f"/blobs/{stalled}", 25, after=1000)
+    proxy.status(f"/blobs/{missing}", 404)
+    started = time.monotonic()
+    run = layerscope("analyze", fault_image.at(proxy.host), "--no-store", "--no-progress")
+    elapsed = time.monotonic() - started
+    assert run.exit_code == 4, run.stderr
+    assert elapsed < 15, f"the 404 was reported after {elapsed:.1f} s"
