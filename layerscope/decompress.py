@@ -275,13 +275,21 @@ class _Reader:
             self._frames.feed(chunk)
 
 
+#: Compressed bytes zstandard asks _Reader for at a time (registry.client.BLOB_CHUNK_SIZE).
+_ZSTD_READ_SIZE = 1 << 20
+
+
 def _unzstd(chunks: Iterable[bytes], piece_size: int, max_window: int) -> Iterator[bytes]:
     frames = _ZstdFrames()
     source = _Reader(chunks, frames)
     dctx = zstandard.ZstdDecompressor(max_window_size=max_window)
     try:
-        # stream_reader only calls read(); the cast is for its stub, which asks for a whole IO.
-        with dctx.stream_reader(cast(IO[bytes], source), read_across_frames=True, closefd=False) as reader:
+        # stream_reader only calls read(); the cast is for its stub, which asks for a whole IO. It asks for
+        # read_size bytes at a time: as much as a registry chunk, so that _Reader hands chunks over whole
+        # instead of copying 128 KiB slices out of them.
+        with dctx.stream_reader(
+            cast(IO[bytes], source), read_size=_ZSTD_READ_SIZE, read_across_frames=True, closefd=False
+        ) as reader:
             while out := reader.read(piece_size):
                 yield out
     except zstandard.ZstdError as exc:

@@ -197,6 +197,38 @@ def _referrer_entry(raw: bytes, media_type: str, digest: str) -> tuple[str | Non
     return str(subject["digest"]), entry
 
 
+class _DeferredTLSTransport(httpx.BaseTransport):
+    """httpx's default transport, except that its TLS half is made on the first https request.
+
+    Making an `httpx.HTTPTransport` loads the CA bundle (about 30 ms on a 2-core machine, as much as a
+    warm re-analysis spends on everything else); plain-http hosts (loopback registries, in-cluster
+    mirrors) and runs that make no request at all never need it. Proxies from the environment are
+    mounted by httpx.Client itself, in front of this transport, as before.
+    """
+
+    def __init__(self, *, limits: httpx.Limits) -> None:
+        self._limits = limits
+        self._plain = httpx.HTTPTransport(limits=limits, verify=False)  # http:// only: never does TLS
+        self._tls: httpx.HTTPTransport | None = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme == "http":
+            return self._plain.handle_request(request)
+        tls = self._tls
+        if tls is None:
+            with self._lock:
+                if self._tls is None:
+                    self._tls = httpx.HTTPTransport(limits=self._limits)
+                tls = self._tls
+        return tls.handle_request(request)
+
+    def close(self) -> None:
+        self._plain.close()
+        if self._tls is not None:
+            self._tls.close()
+
+
 class RegistryClient:
     """Reads manifests, blobs and tags from OCI registries; a ContentSource, safe to share between threads."""
 
@@ -215,15 +247,16 @@ class RegistryClient:
         self._sleep = sleep
         self._clock = clock
         self._chunk_size = chunk_size
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
         self._http = httpx.Client(
-            transport=transport,
+            transport=transport or _DeferredTLSTransport(limits=limits),
             follow_redirects=True,  # blobs redirect to S3 / a CDN; httpx drops Authorization cross-origin
             max_redirects=10,
             headers={"User-Agent": self._config.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
             # httpx would decode Content-Encoding and read redirect/401 bodies without a bound (bodies.py).
             event_hooks={"response": [guard_response]},
             # Connections are bounded per host by our semaphores, not by the pool.
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            limits=limits,
             timeout=_timeout(self._config.timeouts),
             # Proxy variables apply to real networks; an injected transport (tests) must not be bypassed.
             trust_env=transport is None,
