@@ -43,9 +43,11 @@ __all__ = [
     "sniff",
 ]
 
-#: Upper bound of one decompressed piece: large enough that per-piece overhead vanishes (a few µs per
-#: 256 KiB), small enough that a handful in flight stay within a few MiB.
-DEFAULT_PIECE_SIZE = 256 * 1024
+#: Upper bound of one decompressed piece: large, because every inflate call releases and retakes the
+#: GIL, and a thread that wants it back waits while the reader or the tar walk hold it (1 MiB pieces
+#: measured 8% faster end to end than 256 KiB on 2 cores); small enough that the two or three in flight
+#: per layer stay within a few MiB.
+DEFAULT_PIECE_SIZE = 1024 * 1024
 #: libzstd's own default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27); `zstd --long=31` output needs more.
 DEFAULT_ZSTD_MAX_WINDOW = 1 << 27
 #: How many leading bytes `sniff` needs to decide.
@@ -113,8 +115,10 @@ def decompress(
 # -- gzip -------------------------------------------------------------------------------------------
 
 #: Input goes to the inflater in slices of this size: a capped call keeps the rest of its input as a new
-#: `unconsumed_tail` bytes object, so slicing a 1 MiB chunk saves copying its tail over and over.
-_INPUT_SLICE = 64 * 1024
+#: `unconsumed_tail` bytes object, so slicing a 1 MiB chunk saves copying its tail over and over. At
+#: layer-like ratios (2–4:1) a slice fills about one piece, so tails are rare; at deflate's worst,
+#: ~1000:1, the tail copies cost ~13% of the (then huge) output.
+_INPUT_SLICE = 256 * 1024
 
 
 def _slices(chunks: Iterable[bytes], size: int) -> Iterator[bytes | memoryview]:

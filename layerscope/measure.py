@@ -37,9 +37,9 @@ __all__ = ["DEFAULT_LIMITS", "Limits", "measure_layer"]
 _MIB, _GIB = 1 << 20, 1 << 30
 #: Blobs smaller than this are measured on the calling thread (threads cost more than they save).
 _THREAD_MIN_BYTES = 4 * _MIB
-#: Decompressed pieces in flight between decompression and the worker (each at most
-#: decompress.DEFAULT_PIECE_SIZE): enough to ride out the jitter of either side.
-_QUEUE_DEPTH = 8
+#: Decompressed pieces queued between decompression and the worker (each at most
+#: decompress.DEFAULT_PIECE_SIZE, 1 MiB): with one piece in each thread's hands, 4 MiB per layer at most.
+_QUEUE_DEPTH = 2
 #: Source chunks read ahead of decompression (registry chunks are registry.client.BLOB_CHUNK_SIZE).
 _READ_AHEAD = 4
 
