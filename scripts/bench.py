@@ -588,6 +588,7 @@ def run(cmd: Sequence[str] | str, env: dict[str, str] | None = None) -> Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile() as rss:
         if GNU_TIME:
             argv = [GNU_TIME, "-q", "-f", "%M %U %S", "-o", rss.name, "--", *argv]
+        busy = busy_seconds()
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -602,12 +603,23 @@ def run(cmd: Sequence[str] | str, env: dict[str, str] | None = None) -> Run:
                 max_rss, cpu = int(fields[-3]), float(fields[-2]) + float(fields[-1])
             except (IndexError, ValueError):
                 max_rss, cpu = -1, -1.0
-        LOADS.append(load_average())
+        OTHER_CPU.append((max(0.0, busy_seconds() - busy - cpu), seconds))
         return Run(seconds, max_rss, cpu, out.read(), err.read(), proc.returncode)
 
 
-#: The 1-minute load average after every run: other work on the machine skews wall times, so it is reported.
-LOADS: list[float] = []
+#: CPU seconds the rest of the machine used while each timed command ran (all busy CPU time in /proc/stat
+#: minus the command's own): other work skews wall times, so it is reported. Includes the registry.
+OTHER_CPU: list[tuple[float, float]] = []  # (seconds of other CPU, seconds of wall)
+
+
+def busy_seconds() -> float:
+    """CPU time all processors have spent busy since boot (user, nice, system, irq, softirq, steal)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def load_average() -> float:
@@ -1122,12 +1134,14 @@ class Bench:
         lines += [f"- **{k}**: {v}" for k, v in self.facts.items()]
         lines += ["", "## Machine", ""]
         lines += [f"- **{k}**: {v}" for k, v in machine.items()]
-        if LOADS:
-            busy = statistics.median(LOADS) > 0.5 * (os.cpu_count() or 1)
+        if OTHER_CPU:
+            other = sum(o for o, _ in OTHER_CPU)
+            wall = sum(w for _, w in OTHER_CPU)
+            cores = other / wall if wall else 0.0
             lines.append(
-                f"- **load average** (1 min, sampled after each run): median {statistics.median(LOADS):.2f}, "
-                f"max {max(LOADS):.2f}"
-                + (" — the machine was busy with other work; wall times are inflated, ratios less so" if busy else "")
+                f"- **other work on the machine** while the commands ran: {other:.1f} CPU s over {wall:.0f} s "
+                f"(on average {cores:.2f} of {os.cpu_count()} cores, the registry serving blobs included)"
+                + (" — busy: wall times are inflated, ratios less so" if cores > 0.25 else "")
             )
         lines += ["", "Single-thread stage speeds on this machine (first 64 MB of the blobs, in-process):", ""]
         lines += [f"- {k}: {v}" for k, v in stages.items()]
