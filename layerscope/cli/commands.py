@@ -36,7 +36,11 @@ def settings_options(f: F) -> F:
             metavar="HOST=ENDPOINT",
             help="Contact ENDPOINT for registry HOST (repeatable), e.g. mcr.microsoft.com=127.0.0.1:5000.",
         ),
-        click.option("--timeout", type=click.FloatRange(0.1, 3600), help="Seconds to wait to connect and for each read (default: 10 to connect, 60 per read)."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0.1, 3600),
+            help="Seconds to wait to connect and for each read (default: 10 to connect, 60 per read).",
+        ),
         click.option("--no-progress", is_flag=True, help="No progress bars (they only show on a terminal anyway)."),
         click.option("--no-store", is_flag=True, help="Do not read or write the measurement store."),
         click.option("--store", "store_path", type=click.Path(dir_okay=False), help="Measurement store file."),
