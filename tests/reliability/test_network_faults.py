@@ -458,7 +458,6 @@ def test_cli_5xx_forever_with_backoff_is_exit_5_in_bounded_time(
     assert time.monotonic() - start < sum(min(policy.max_delay, policy.base_delay * 2**k) for k in range(4)) + 5
 
 
-
 def test_a_failing_layer_is_reported_at_once_not_after_a_stalled_one(
     proxy: FaultProxy, fault_image: Pushed, layerscope: Callable[..., Run]
 ) -> None:
