@@ -622,11 +622,11 @@ def busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def load_average() -> float:
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return float("nan")
+def cores_busy(window: float) -> float:
+    """How many cores the machine keeps busy, on average over the next *window* seconds."""
+    before = busy_seconds()
+    time.sleep(window)
+    return (busy_seconds() - before) / window
 
 
 def checked(result: Run, what: str) -> Run:
@@ -1185,7 +1185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="before measuring, wait up to this long for the 1-minute load average to fall under 0.5",
+        help="before measuring, wait up to this long for the machine to be idle (under 0.25 cores busy for 5 s)",
     )
     args = parser.parse_args(argv)
     only = args.only.split(",") if args.only else list(SCENARIOS)
@@ -1197,8 +1197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         bench.setup()
         deadline = time.monotonic() + args.wait_idle
-        while load_average() >= 0.5 and time.monotonic() < deadline:
-            time.sleep(5)
+        while time.monotonic() < deadline and cores_busy(5.0) > 0.25:
+            pass
         machine = bench.machine()
         stages = bench.stage_speeds()
         for name in SCENARIOS:
