@@ -18,7 +18,6 @@ from layerscope import estimate
 from layerscope.catalog import BaseMatch, Catalog, base_measurements, match_base
 from layerscope.digest import is_digest
 from layerscope.errors import CorruptLayerError, InvalidManifestError, NotFoundError, UnsupportedMediaTypeError
-from layerscope.measure import measure_layer
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.observer import NullObserver, Observer
 from layerscope.oci import (
@@ -178,6 +177,8 @@ class Analyzer:
                 return estimated
         self.observer.layer_started(desc.digest, desc.size)
         try:
+            from layerscope.measure import measure_layer  # here: a run served from the store never needs it
+
             with self.source.open_blob(ref, desc) as chunks:
                 stream = self._progress(desc.digest, chunks, abort)
                 try:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from layerscope.catalog.match import BaseMatch
 from layerscope.measurement import LayerMeasurement
 from layerscope.oci import Platform
 
 if TYPE_CHECKING:
+    from layerscope.catalog.match import BaseMatch
     from layerscope.plan.launch import LaunchComparison
 
 __all__ = ["AnalysisRun", "DriftInfo", "ImageResult", "LayerResult", "Totals"]

@@ -10,24 +10,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from layerscope.analysis import Analyzer, Mode
-from layerscope.baked import BakedSet, apply_baked, resolve_baked
 from layerscope.catalog import Catalog
 from layerscope.catalog import load as load_catalog
 from layerscope.errors import UsageError
 from layerscope.observer import NullObserver, Observer
-from layerscope.plan.launch import LaunchParameters, compare_launch, plan_layers
-from layerscope.plan.profile import BakedImage, NodeProfile, load_baked, load_profile
-from layerscope.plan.pulllist import PullItem
-from layerscope.plan.recommend import Candidate, Recommendation, recommend
-from layerscope.plan.workload import Workload
 from layerscope.platforms import PlatformFilter, parse_platform_filter
 from layerscope.reference import parse_reference
 from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
 from layerscope.results import AnalysisRun, ImageResult
 from layerscope.sources import RoutingSource
 from layerscope.store import MeasurementStore
+
+if TYPE_CHECKING:
+    # Imported where used: a run without a profile never loads YAML, the launch model or the recommender.
+    from layerscope.baked import BakedSet
+    from layerscope.plan.launch import LaunchParameters
+    from layerscope.plan.profile import BakedImage, NodeProfile
+    from layerscope.plan.pulllist import PullItem
+    from layerscope.plan.recommend import Recommendation
+    from layerscope.plan.workload import Workload
 
 __all__ = ["Session", "Settings", "parse_mirrors"]
 
@@ -69,6 +73,8 @@ def parse_mirrors(values: Sequence[str]) -> dict[str, str]:
 
 def _baked_entries(values: Sequence[str]) -> list[BakedImage]:
     """`--baked` values: a reference, or a file of references (text pull list or JSON)."""
+    from layerscope.plan.profile import BakedImage, load_baked
+
     entries: list[BakedImage] = []
     for value in values:
         if Path(value).is_file():
@@ -85,7 +91,11 @@ class Session:
     def __init__(self, settings: Settings, observer: Observer | None = None) -> None:
         self.settings = settings
         self.observer = observer or NullObserver()
-        self.profile: NodeProfile | None = load_profile(settings.profile) if settings.profile else None
+        self.profile: NodeProfile | None = None
+        if settings.profile:
+            from layerscope.plan.profile import load_profile
+
+            self.profile = load_profile(settings.profile)
         self.catalog: Catalog = load_catalog(settings.catalog_path)
         self.store = MeasurementStore(settings.store_path, self.observer)
         self.source = RoutingSource(settings.registry_config(), self.observer)
@@ -121,6 +131,8 @@ class Session:
     def baked(self) -> BakedSet:
         """The node's baked set, resolved once (manifests and configs only)."""
         if self._baked is None:
+            from layerscope.baked import resolve_baked
+
             entries = list(self.profile.baked) if self.profile else []
             entries += _baked_entries(self.settings.baked)
             platform = None
@@ -138,6 +150,8 @@ class Session:
 
     def launch_parameters(self) -> LaunchParameters | None:
         """The launch-time model's parameters from the profile, or None without one."""
+        from layerscope.plan.launch import LaunchParameters
+
         return LaunchParameters.from_profile(self.profile) if self.profile else None
 
     def images(self, refs: Sequence[str], platform: PlatformFilter | None = None) -> list[ImageResult]:
@@ -146,6 +160,9 @@ class Session:
         images = self.analyzer.analyze(parsed, platform or self.settings.platform)
         if not self.has_baked_set:
             return images
+        from layerscope.baked import apply_baked
+        from layerscope.plan.launch import compare_launch, plan_layers
+
         baked = self.baked()
         images = [apply_baked(image, baked, self.catalog, self.profile) for image in images]
         params = self.launch_parameters()
@@ -155,6 +172,8 @@ class Session:
 
     def recommend(self, workload: Workload, budget_bytes: int | None = None) -> Recommendation:
         """Which workload images to bake on the profile's node (requires a profile)."""
+        from layerscope.plan.recommend import Candidate, recommend
+
         if self.profile is None:
             raise UsageError("recommend needs a node profile", hint="pass --profile NAME|FILE (see `profile list`)")
         weights: dict[str, float] = {}
@@ -166,6 +185,8 @@ class Session:
 
     def pins(self, refs: Sequence[str]) -> list[PullItem]:
         """Each reference pinned to the digest it resolves to now (an index stays an index: nodes pick)."""
+        from layerscope.plan.pulllist import PullItem
+
         items = []
         for text in refs:
             ref = parse_reference(text)

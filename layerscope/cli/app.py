@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import threading
@@ -121,7 +122,36 @@ def open_store(no_store: bool, path: str | None, observer: Observer) -> Any:
     return MeasurementStore(Path(path) if path else default_store_path(), observer)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+#: Subcommand -> the module that registers it: imported only when that command runs (or for --help), so
+#: `layerscope analyze` does not pay for report/catalog/scan imports (issue 8, start-up time).
+LAZY_COMMANDS = {
+    "analyze": "layerscope.cli.commands",
+    "store": "layerscope.cli.commands",
+    "recommend": "layerscope.cli.plan",
+    "pull-list": "layerscope.cli.plan",
+    "report": "layerscope.cli.report",
+    "diff": "layerscope.cli.diff",
+    "catalog": "layerscope.cli.catalog",
+    "profile": "layerscope.cli.profile",
+    "scan": "layerscope.cli.scan",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are registered by importing their module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every subcommand, loaded or not."""
+        return sorted(set(self.commands) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the subcommand's module if needed, then look it up."""
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            importlib.import_module(LAZY_COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="layerscope")
 def cli() -> None:
     """What a (Windows) container image really costs at node launch, and which images to bake into the AMI."""

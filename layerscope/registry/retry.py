@@ -9,14 +9,10 @@ STYLE.md). Randomness and the wall clock come from the policy, so tests inject f
 from __future__ import annotations
 
 import random
-import socket
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-
-import httpx
 
 __all__ = ["RETRY_STATUSES", "Fail", "Retry", "RetryPolicy", "TruncatedBody", "decide", "parse_retry_after"]
 
@@ -82,6 +78,11 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
 
 def _permanent_transport_error(error: BaseException) -> str | None:
     """Why *error* will not go away by retrying, or None when it may."""
+    import socket
+    import ssl
+
+    import httpx  # here, not at module level: config.py imports this module on every run (issue 8)
+
     if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL | httpx.TooManyRedirects):
         return type(error).__name__
     seen: set[int] = set()
@@ -111,6 +112,8 @@ def decide(
 ) -> Retry | Fail:
     """Retry or fail after *attempt* (1-based) ended with *status* or *error*, *elapsed* seconds in."""
     if error is not None:
+        import httpx  # only a failed request gets here
+
         if not isinstance(error, httpx.TransportError | TruncatedBody):
             return Fail(f"not retryable: {type(error).__name__}")
         permanent = _permanent_transport_error(error)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from layerscope.plan.launch import LaunchComparison, LaunchEstimate
 from layerscope.results import AnalysisRun, ImageResult, LayerResult, Totals
+
+if TYPE_CHECKING:
+    from layerscope.plan.launch import LaunchComparison, LaunchEstimate
 
 __all__ = ["SCHEMA", "analysis_document", "image_document", "render_json", "totals_document"]
 
