@@ -22,6 +22,7 @@ from layerscope.errors import CorruptLayerError, DigestMismatchError, SizeMismat
 from layerscope.measure import DEFAULT_LIMITS, Limits, measure_layer
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.oci import Compression, Descriptor, MediaType
+from tests.support.truth import tar_fields
 
 EMPTY_TAR_DIFF_ID = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"  # 1024 zeros
 
@@ -89,37 +90,11 @@ WINDOWS = [
 
 
 def truth(tar: bytes) -> dict[str, object]:
-    """The expected measurement fields, computed with hashlib and tarfile only."""
-    counts = dict.fromkeys(("files", "dirs", "symlinks", "hardlinks", "whiteouts", "other_entries"), 0)
-    extracted = files_bytes = hives_bytes = 0
-    tops = set()
-    with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as tf:
-        for m in tf:
-            top = m.name.removeprefix("./").split("/")[0]
-            tops.add(top)
-            if m.name.rsplit("/", 1)[-1].startswith(".wh."):
-                counts["whiteouts"] += 1
-            elif m.isreg():
-                counts["files"] += 1
-                extracted += m.size
-                files_bytes += m.size if top == "Files" else 0
-                hives_bytes += m.size if top == "Hives" else 0
-            elif m.isdir():
-                counts["dirs"] += 1
-            elif m.issym():
-                counts["symlinks"] += 1
-            elif m.islnk():
-                counts["hardlinks"] += 1
-            else:
-                counts["other_entries"] += 1
-    windows = {"Files", "Hives"} <= tops
+    """The expected measurement fields, computed with hashlib and tarfile only (tests/support/truth.py)."""
     return {
         "diff_id": "sha256:" + hashlib.sha256(tar).hexdigest(),
         "uncompressed_bytes": len(tar),
-        "extracted_bytes": extracted,
-        **counts,
-        "windows_files_bytes": files_bytes if windows else None,
-        "windows_hives_bytes": hives_bytes if windows else None,
+        **tar_fields(tar),
     }
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from layerscope.errors import CorruptLayerError
 from layerscope.tarwalk import TarStats, TarWalker
+from tests.support.truth import tar_fields
 
 # -- independent ground truth (tarfile only) ----------------------------------------------------------
 
@@ -39,41 +40,8 @@ class Truth:
 
 
 def truth(data: bytes) -> Truth:
-    """Count the members of a tar with tarfile."""
-    counts = {"files": 0, "dirs": 0, "symlinks": 0, "hardlinks": 0, "whiteouts": 0, "other_entries": 0}
-    extracted = files_bytes = hives_bytes = 0
-    tops: set[str] = set()
-    if data:  # tarfile calls an empty stream an error; Go's archive/tar (and the walker) an empty archive
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tf:
-            for m in tf:
-                path = m.name
-                while path.startswith("./"):
-                    path = path[2:]
-                path = path.lstrip("/")
-                top = path.split("/")[0]
-                tops.add(top)
-                if path.rstrip("/").split("/")[-1].startswith(".wh."):
-                    counts["whiteouts"] += 1
-                elif m.isreg():
-                    counts["files"] += 1
-                    extracted += m.size
-                    files_bytes += m.size if top == "Files" else 0
-                    hives_bytes += m.size if top == "Hives" else 0
-                elif m.isdir():
-                    counts["dirs"] += 1
-                elif m.issym():
-                    counts["symlinks"] += 1
-                elif m.islnk():
-                    counts["hardlinks"] += 1
-                else:
-                    counts["other_entries"] += 1
-    windows = {"Files", "Hives"} <= tops
-    return Truth(
-        **counts,
-        extracted_bytes=extracted,
-        windows_files_bytes=files_bytes if windows else None,
-        windows_hives_bytes=hives_bytes if windows else None,
-    )
+    """Count the members of a tar with tarfile (tests/support/truth.py)."""
+    return Truth(**tar_fields(data))
 
 
 def as_truth(stats: TarStats) -> Truth:

@@ -8,17 +8,12 @@ one of 3 shared base layers + one of 6 shared runtime layers + its own app layer
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from layerscope.cli import cli
 from scripts import fixturegen
+from tests.integration.conftest import Run, isolated_store, layerscope  # noqa: F401  (shared CLI fixtures)
 from tests.support.images import push, simple_image
 from tests.support.push import PushedRef, Pusher
 from tests.support.registry import RegistryProcess
@@ -26,40 +21,6 @@ from tests.support.registry import RegistryProcess
 GROUPS = ("web", "batch")
 SERVICES = 6
 TAGS = tuple(f"1.0.{n}" for n in range(5))
-
-
-@dataclass(frozen=True)
-class Run:
-    """What one CLI invocation produced."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-@pytest.fixture(autouse=True)
-def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Every test gets its own store, state dir (scan checkpoints) and no Docker credentials."""
-    store = tmp_path / "store" / "measurements.sqlite3"
-    monkeypatch.setenv("LAYERSCOPE_STORE", str(store))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
-    monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
-    yield store
-
-
-@pytest.fixture
-def layerscope() -> Callable[..., Run]:
-    """Run the CLI in-process: `layerscope("scan", host, "-o", "json")`."""
-
-    def run(*args: str) -> Run:
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-        return Run(result.exit_code, result.stdout, result.stderr)
-
-    return run
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ def isolated_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     store = tmp_path / "store" / "measurements.sqlite3"
     monkeypatch.setenv("LAYERSCOPE_STORE", str(store))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))  # the user catalog lives there
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # scan checkpoints live there
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker-config"))
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
     yield store

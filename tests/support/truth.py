@@ -43,6 +43,7 @@ __all__ = [
     "layout_layer_truths",
     "sniff",
     "tar_counts",
+    "tar_fields",
     "zstd_frames",
 ]
 
@@ -106,22 +107,48 @@ def decompress(blob: bytes, compression: str | None = None) -> bytes:
     return blob
 
 
+def tar_fields(tar: bytes) -> dict[str, int | None]:
+    """`tar_counts` under layerscope's field names; the Windows split is None unless the tar has top-level
+    `Files` and `Hives` entries. An empty stream is an empty archive (as in Go's archive/tar)."""
+    c = tar_counts(tar) if tar else dict.fromkeys(_COUNT_KEYS, 0)
+    tops: set[str] = set()
+    if tar:
+        with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as archive:
+            for member in archive:
+                name = member.name
+                while name.startswith(("./", "/")):
+                    name = name[2:] if name.startswith("./") else name[1:]
+                tops.add(name.split("/", 1)[0])
+    windows = {"Files", "Hives"} <= tops
+    return {
+        "files": c["files"],
+        "dirs": c["dirs"],
+        "symlinks": c["symlinks"],
+        "hardlinks": c["hardlinks"],
+        "whiteouts": c["whiteouts"],
+        "other_entries": c["other"],
+        "extracted_bytes": c["extracted_bytes"],
+        "windows_files_bytes": c["windows_files_bytes"] if windows else None,
+        "windows_hives_bytes": c["windows_hives_bytes"] if windows else None,
+    }
+
+
+_COUNT_KEYS = (
+    "extracted_bytes",
+    "files",
+    "dirs",
+    "symlinks",
+    "hardlinks",
+    "whiteouts",
+    "other",
+    "windows_files_bytes",
+    "windows_hives_bytes",
+)
+
+
 def tar_counts(tar: bytes) -> dict[str, int]:
     """Counts and byte sums of a tar stream (see the module docstring)."""
-    c = dict.fromkeys(
-        (
-            "extracted_bytes",
-            "files",
-            "dirs",
-            "symlinks",
-            "hardlinks",
-            "whiteouts",
-            "other",
-            "windows_files_bytes",
-            "windows_hives_bytes",
-        ),
-        0,
-    )
+    c = dict.fromkeys(_COUNT_KEYS, 0)
     with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as archive:
         for member in archive:
             name = member.name
