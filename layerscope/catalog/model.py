@@ -353,11 +353,18 @@ class Catalog:
         """A catalog with *layers*/*pins* added; see load.merge_layers for the conflict rules."""
         from layerscope.catalog.load import merge_layers, merge_pins
 
+        merged_layers = merge_layers(self.layers, layers)
+        # A refreshed revision dates its own build (the update or single layer's month), so that an image
+        # matched on it reports its month; a build the shipped data already dates keeps that source.
+        os_versions = dict(self.os_versions)
+        for layer in merged_layers:
+            if layer.role in ("update", "single") and layer.os_version and layer.month:
+                os_versions.setdefault(layer.os_version, (layer.month, layer.source))
         return Catalog(
-            layers=merge_layers(self.layers, layers),
+            layers=merged_layers,
             pins=merge_pins(self.pins, pins),
             sizes=self.sizes,
             configs=self.configs,
-            os_versions=self.os_versions,
+            os_versions=os_versions,
             estimates=self.estimates,
         )
