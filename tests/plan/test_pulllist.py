@@ -102,7 +102,8 @@ def _stubs(tmp_path: Path) -> tuple[dict[str, str], Path]:
         script = bin_dir / tool
         script.write_text(
             "#!/usr/bin/env bash\n"
-            f"printf '%s\\0' {tool} \"$@\" >> {log}\nprintf '\\n' >> {log}\n"
+            # One locked append per call: `aws … | docker login` runs two stubs at once.
+            f"{{ flock 9; printf '%s\\0' {tool} \"$@\" >> {log}; printf '\\n' >> {log}; }} 9>> {log}.lock\n"
             f'if [ "$*" = "-n k8s.io images ls -q" ]; then cat {listing}; fi\n'
             'if [ "$1 $2" = "ecr get-login-password" ]; then echo token; fi\n'
             'case " $* " in *" --password-stdin "*) cat >/dev/null;; esac\n'
