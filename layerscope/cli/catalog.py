@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from layerscope.cli.app import StderrObserver, cli, errors
+from layerscope.cli.commands import registry_options
 
 _CATALOG_OPTION = click.option(
     "--catalog",
@@ -84,14 +85,7 @@ def catalog_show(name: str, fmt: str, catalog_path: str | None) -> None:
     help="Read at most N tags per repository: channel tags first, then builds newest first.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be added; do not write the user catalog.")
-@click.option(
-    "--mirror",
-    multiple=True,
-    metavar="HOST=ENDPOINT",
-    help="Contact ENDPOINT for registry HOST (repeatable), e.g. mcr.microsoft.com=127.0.0.1:5000.",
-)
-@click.option("--plain-http", is_flag=True, help="Use http:// for every registry (loopback hosts always do).")
-@click.option("--timeout", type=click.FloatRange(0.1, 3600), help="Network timeout in seconds (default 60).")
+@registry_options
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Tags read at once.")
 @_FORMAT_OPTION
 @_CATALOG_OPTION

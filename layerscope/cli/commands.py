@@ -18,6 +18,30 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: How to reach registries: shared by every command that talks to one (settings_options, catalog refresh).
+REGISTRY_OPTIONS = (
+    click.option("--plain-http", is_flag=True, help="Use http:// for every registry (loopback hosts always do)."),
+    click.option(
+        "--mirror",
+        multiple=True,
+        metavar="HOST=ENDPOINT",
+        help="Contact ENDPOINT for registry HOST (repeatable), e.g. mcr.microsoft.com=127.0.0.1:5000.",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(0.1, 3600),
+        help="Seconds to wait to connect and for each read (default: 10 to connect, 60 per read).",
+    ),
+)
+
+
+def registry_options(f: F) -> F:
+    """--plain-http, --mirror and --timeout."""
+    for option in reversed(REGISTRY_OPTIONS):
+        f = option(f)
+    return f
+
+
 def settings_options(f: F) -> F:
     """Options shared by every command that reads images (analyze, report, recommend, pull-list)."""
     options = [
@@ -29,18 +53,7 @@ def settings_options(f: F) -> F:
             metavar="REF|FILE",
             help="Image the node holds at boot (repeatable; a pull list file works), added to the profile's.",
         ),
-        click.option("--plain-http", is_flag=True, help="Use http:// for every registry (loopback hosts always do)."),
-        click.option(
-            "--mirror",
-            multiple=True,
-            metavar="HOST=ENDPOINT",
-            help="Contact ENDPOINT for registry HOST (repeatable), e.g. mcr.microsoft.com=127.0.0.1:5000.",
-        ),
-        click.option(
-            "--timeout",
-            type=click.FloatRange(0.1, 3600),
-            help="Seconds to wait to connect and for each read (default: 10 to connect, 60 per read).",
-        ),
+        *REGISTRY_OPTIONS,
         click.option("--no-progress", is_flag=True, help="No progress bars (they only show on a terminal anyway)."),
         click.option("--no-store", is_flag=True, help="Do not read or write the measurement store."),
         click.option("--store", "store_path", type=click.Path(dir_okay=False), help="Measurement store file."),
