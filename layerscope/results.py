@@ -27,6 +27,18 @@ class DriftInfo:
     rebuild_on: str | None = None
     layers: tuple[int, ...] = ()  # indexes of the image's base layers the node does not hold
 
+    @property
+    def message(self) -> str:
+        """One line for people."""
+        from layerscope.units import format_size
+
+        pull = format_size(self.bytes_to_pull) if self.bytes_to_pull is not None else "an unknown amount"
+        text = (
+            f"base {self.image_os_version} ({self.image_month or 'month unknown'}) differs from the baked "
+            f"{self.baked_os_version} ({self.baked_month or 'month unknown'}): {pull} of base layers are pulled"
+        )
+        return text + (f"; rebuild on {self.rebuild_on}" if self.rebuild_on else "")
+
 
 @dataclass(frozen=True, slots=True)
 class LayerResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from layerscope.results import AnalysisRun, ImageResult, LayerResult, Totals
+from layerscope.results import AnalysisRun, DriftInfo, ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
     from layerscope.plan.launch import LaunchComparison, LaunchEstimate
@@ -42,6 +42,20 @@ def _layer(layer: LayerResult) -> dict[str, Any]:
     }
 
 
+def drift_document(d: DriftInfo | None) -> dict[str, Any] | None:
+    """The `drift` object (`report -o json` repeats it field for field), or None."""
+    if d is None:
+        return None
+    return {
+        "baked_os_version": d.baked_os_version,
+        "baked_month": d.baked_month,
+        "image_os_version": d.image_os_version,
+        "image_month": d.image_month,
+        "bytes_to_pull": d.bytes_to_pull,
+        "rebuild_on": d.rebuild_on,
+    }
+
+
 def totals_document(t: Totals) -> dict[str, Any]:
     """The `totals` object (`report -o json` repeats it field for field)."""
     return {
@@ -70,16 +84,7 @@ def image_document(image: ImageResult) -> dict[str, Any]:
         "config_digest": image.config_digest,
         "base": None if base is None else base.to_json(),
         "layers": [_layer(layer) for layer in image.layers],
-        "drift": None
-        if drift is None
-        else {
-            "baked_os_version": drift.baked_os_version,
-            "baked_month": drift.baked_month,
-            "image_os_version": drift.image_os_version,
-            "image_month": drift.image_month,
-            "bytes_to_pull": drift.bytes_to_pull,
-            "rebuild_on": drift.rebuild_on,
-        },
+        "drift": drift_document(drift),
         "totals": totals_document(image.totals),
         "warnings": list(image.warnings),
         "launch": None if image.launch is None else launch_document(image.launch),

@@ -52,7 +52,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from layerscope.report.analysis_json import totals_document
+from layerscope.report.analysis_json import drift_document, totals_document
 from layerscope.report.model import SCHEMA, Dedup, Launch, Report, ReportImage, ReportLayer
 
 __all__ = ["SCHEMA", "render_json", "report_document", "totals_document"]
@@ -132,16 +132,7 @@ def _image(image: ReportImage) -> dict[str, Any]:
             "app_pull_bytes": image.split.app_pull_bytes,
         },
         "launch": _launch(image.launch),
-        "drift": None
-        if d is None
-        else {
-            "baked_os_version": d.baked_os_version,
-            "baked_month": d.baked_month,
-            "image_os_version": d.image_os_version,
-            "image_month": d.image_month,
-            "bytes_to_pull": d.bytes_to_pull,
-            "rebuild_on": d.rebuild_on,
-        },
+        "drift": drift_document(d),
         "warnings": list(image.warnings),
         "layers": [_layer(layer) for layer in image.layers],
     }

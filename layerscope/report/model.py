@@ -30,8 +30,7 @@ from layerscope.plan.disk import disk_usage
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
 from layerscope.plan.profile import NodeProfile
 from layerscope.plan.recommend import Candidate, Recommendation, recommend
-from layerscope.results import ImageResult, Totals
-from layerscope.units import format_size
+from layerscope.results import DriftInfo, ImageResult, Totals
 
 __all__ = [
     "DEFAULT_LAUNCH_PROFILE",
@@ -43,7 +42,6 @@ __all__ = [
     "PullSplit",
     "Report",
     "ReportBase",
-    "ReportDrift",
     "ReportImage",
     "ReportLayer",
     "RuntimeDisk",
@@ -101,28 +99,6 @@ class ReportBase:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportDrift:
-    """The image's base is a baked base's channel but another build (the analysis JSON `drift`)."""
-
-    baked_os_version: str | None
-    baked_month: str | None
-    image_os_version: str | None
-    image_month: str | None
-    bytes_to_pull: int | None
-    rebuild_on: str | None
-
-    @property
-    def message(self) -> str:
-        """One line for people."""
-        pull = format_size(self.bytes_to_pull) if self.bytes_to_pull is not None else "an unknown amount"
-        text = (
-            f"base {self.image_os_version} ({self.image_month or 'month unknown'}) differs from the baked "
-            f"{self.baked_os_version} ({self.baked_month or 'month unknown'}): {pull} of base layers are pulled"
-        )
-        return text + (f"; rebuild on {self.rebuild_on}" if self.rebuild_on else "")
-
-
-@dataclass(frozen=True, slots=True)
 class Launch:
     """Estimated seconds until the image is ready on a node, with the bake and on an empty node."""
 
@@ -157,7 +133,7 @@ class ReportImage:
     weight: float  # launches per day (1 unless a workload says otherwise)
     totals: Totals
     base: ReportBase | None
-    drift: ReportDrift | None
+    drift: DriftInfo | None
     launch: Launch | None
     split: PullSplit
     layers: tuple[ReportLayer, ...]
@@ -310,7 +286,7 @@ def _dedup(entries: Mapping[str, tuple[int, int | None, bool, bool]]) -> Dedup:
     )
 
 
-def _image_warnings(image: ImageResult, drift: ReportDrift | None, launch: Launch | None) -> tuple[str, ...]:
+def _image_warnings(image: ImageResult, drift: DriftInfo | None, launch: Launch | None) -> tuple[str, ...]:
     out: list[str] = []
     if drift is not None:
         out.append("drift: " + drift.message)
@@ -362,14 +338,7 @@ def build_report(
                 estimated=cmp.without_baking.estimated,
                 warnings=cmp.with_baking.warnings,
             )
-        d = image.drift
-        drift = (
-            None
-            if d is None
-            else ReportDrift(
-                d.baked_os_version, d.baked_month, d.image_os_version, d.image_month, d.bytes_to_pull, d.rebuild_on
-            )
-        )
+        drift = image.drift
         b = image.base
         base = None if b is None else ReportBase(b.image, b.channel, b.os_version, b.month, b.layer_count, b.match)
         out.append(
