@@ -3,15 +3,21 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint bench bench-tools stress fixtures registry-bin chromium-bin report-example clean
 
-$(STAMP): pyproject.toml
+# The demo needs only the runtime dependencies; the tests add the test tools on top (issue #18).
+$(RUNTIME_STAMP): pyproject.toml
 	@$(PY) -c 'import ensurepip, venv' 2>/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv python3-pip; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	@touch $@
+
+$(STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
@@ -41,7 +47,7 @@ bench-tools:
 bench: $(STAMP) registry-bin bench-tools
 	$(BIN)/python scripts/bench.py
 
-demo: $(STAMP)
+demo: $(RUNTIME_STAMP)
 	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --no-progress --no-store
 	@echo
 	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --profile fixtures/demo-node.yaml --no-progress --no-store

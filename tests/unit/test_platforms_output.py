@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,24 @@ def test_output_is_atomic(tmp_path: Path) -> None:
 def test_output_to_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         write_output("x", str(tmp_path / "nope" / "out.json"))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_output_file_honours_the_umask(tmp_path: Path, umask: int) -> None:
+    # A report is meant to be shared: a new file gets 0666 less the umask, as `open(path, "w")` would give
+    # (mkstemp's 0600 was what the file kept before). Run in a child so the umask change stays there.
+    target = tmp_path / "report.json"
+    code = (
+        "import os, sys; os.umask(int(sys.argv[2], 8)); "
+        "from layerscope.output import write_output; write_output('x', sys.argv[1])"
+    )
+    subprocess.run([sys.executable, "-c", code, str(target), oct(umask)[2:]], check=True)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_output_file_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "private.json"
+    target.write_text("old")
+    target.chmod(0o640)
+    write_output("new", str(target))
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
