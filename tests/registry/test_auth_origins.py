@@ -312,11 +312,14 @@ def test_a_localhost_subdomain_needs_plain_http_and_gets_no_credentials_over_it(
     assert basic_registry.user and basic_registry.password
     with FaultProxy(basic_registry.host, name="sub") as front:
         host = f"foo.localhost:{front.port}"
-        store = _store(tmp_path, {host: (basic_registry.user, basic_registry.password)})
+        direct = f"foo.localhost:{basic_registry.port}"
+        login = (basic_registry.user, basic_registry.password)
+        store = _store(tmp_path, {host: login, direct: login})
+        # https by default: the plain-http registry (asked directly: it answers a TLS hello at once, the
+        # proxy would wait for a request line) cannot answer, and the error says what to do.
         with _client(store) as client:
-            # https by default: the plain-http registry cannot answer, and the error says what to do.
             with pytest.raises(LayerscopeError) as tls:
-                _read(client, host)
+                _read(client, direct)
             assert tls.value.hint and "--plain-http" in tls.value.hint
         refused = pytest.raises(AuthenticationError, match="refusing to send credentials over plain http")
         with _client(store, plain_http=True) as client, refused:
