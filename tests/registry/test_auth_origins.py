@@ -206,9 +206,12 @@ def test_redirect_from_a_token_registry_drops_the_token_and_ignores_the_challeng
         with _client(store) as client:
             manifest = _read(client, good.host)
             ref = ImageReference(good.host, REPO, "v1")
+            token_issuer.clear()
             with pytest.raises(AuthenticationError):
                 client.get_blob(ref, manifest.config, 1 << 20)
         assert evil.calls("/blobs/") and _authorizations(evil) == []
+        # Evil's challenge was not answered: no token was asked for on its behalf (nor with good's login).
+        assert token_issuer.requests == []
 
 
 # -- Basic: credentials go to their own host:port only ------------------------------------------------------
