@@ -29,7 +29,6 @@ _MAX_LABEL = 63
 _MAX_HOST = 253
 # `user:password@host/…` typed by mistake: shown masked in errors, never echoed (the reference may be logged).
 _USERINFO = re.compile(r"^((?:[a-zA-Z][a-zA-Z0-9+.-]*://)?)[^/@]*:[^/@]*@(?=[^@]*/)")
-_LOOPBACK_HOSTS = ("localhost", "127.", "[::1]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +66,10 @@ class ImageReference:
     @property
     def is_loopback(self) -> bool:
         """True when the registry host is on this machine (docker uses plain http there)."""
-        return self.registry.startswith(_LOOPBACK_HOSTS)
+        # The registry's own rule (issue #12): a prefix test took `localhost.evil.example` for this machine.
+        from layerscope.registry.config import is_loopback_host
+
+        return is_loopback_host(self.registry)
 
     @property
     def ecr(self) -> tuple[str, str] | None:

@@ -4,10 +4,16 @@ The flow (https://distribution.github.io/distribution/spec/auth/token/): send th
 token when we have one for its scope); on 401 read `WWW-Authenticate` (RFC 7235 §4.1); for `Bearer`
 fetch a token from the challenge's realm with `service` and `scope` (anonymously, or with Basic
 credentials, or by exchanging an identity token — https://distribution.github.io/distribution/spec/auth/oauth/),
-cache it per (realm, service, scope) and resend once; for `Basic` (ECR) resend once with the credentials.
+cache it per (registry origin, realm, service, scope) and resend once; for `Basic` (ECR) resend once with
+the credentials.
 
-Credentials go out only in answer to a challenge, never over plain http to a non-loopback host, and a
-challenge that arrives from a redirect target (S3, a CDN) is not answered at all.
+Everything is keyed by the registry origin (scheme, host, port) the request goes to (issue #12): the
+credentials are looked up for that host, and a token or Basic header obtained for one origin is never
+sent to another, even when the other's challenge names the same realm and service. The token request
+goes to the realm the registry's own challenge names, with that registry's own credentials (as docker
+does: the registry chose its token service). Credentials go out only in answer to a challenge, never over
+plain http to a non-loopback host, and a challenge that arrives from a redirect target (S3, a CDN) is not
+answered at all.
 """
 
 from __future__ import annotations
@@ -181,7 +187,13 @@ def _basic(creds: Credentials) -> str:
 
 
 def _origin(url: httpx.URL) -> str:
+    """`scheme://host[:port]` of *url* (httpx lower-cases the host and drops a default port)."""
     return f"{url.scheme}://{url.netloc.decode('ascii')}"
+
+
+#: A cached token's key: (registry origin, realm, service, scope). The origin comes first so that two
+#: registries naming the same realm and service never share a token (issue #12).
+_TokenKey = tuple[str, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +209,8 @@ class RegistryAuth(httpx.Auth):
         self._credentials = credentials or (lambda host: None)
         self._clock = clock
         self._lock = threading.Lock()
-        self._tokens: dict[tuple[str, str, str], _Token] = {}
-        self._key_locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._tokens: dict[_TokenKey, _Token] = {}
+        self._key_locks: dict[_TokenKey, threading.Lock] = {}
         # Per registry origin: the last Bearer challenge (realm, service) or the Basic header it accepted,
         # so later requests carry credentials up front instead of paying a 401 round trip each.
         self._bearer_hosts: dict[str, tuple[str, str]] = {}
@@ -240,12 +252,14 @@ class RegistryAuth(httpx.Auth):
             challenge = self._bearer_hosts.get(origin)
             if challenge is None:
                 return None
-            token = self._tokens.get((*challenge, scope or ""))
+            token = self._tokens.get((origin, *challenge, scope or ""))
             if token is None or token.expires <= self._clock():
                 return None
             return f"Bearer {token.value}"
 
     def _creds_for(self, url: httpx.URL) -> Credentials | None:
+        # Looked up for the host the request goes to, never for the realm's host: B's challenge may name
+        # A's token service, and A's credentials must not mint a token that is then sent to B.
         creds = self._credentials(url.netloc.decode("ascii"))
         if creds is not None:
             _refuse_plain_http(url, "registry")
@@ -260,7 +274,7 @@ class RegistryAuth(httpx.Auth):
             self._basic_hosts[_origin(request.url)] = header
         return header
 
-    def _key_lock(self, key: tuple[str, str, str]) -> threading.Lock:
+    def _key_lock(self, key: _TokenKey) -> threading.Lock:
         with self._lock:
             return self._key_locks.setdefault(key, threading.Lock())
 
@@ -270,9 +284,10 @@ class RegistryAuth(httpx.Auth):
         realm = challenge.realm or ""
         service = challenge.params.get("service", "")
         scope = scope or challenge.params.get("scope", "")
-        key = (realm, service, scope)
+        origin = _origin(request.url)
+        key = (origin, realm, service, scope)
         with self._lock:
-            self._bearer_hosts[_origin(request.url)] = (realm, service)
+            self._bearer_hosts[origin] = (realm, service)
         # One token fetch per key at a time: a thread pool's first requests all get a 401 together.
         with self._key_lock(key):
             with self._lock:

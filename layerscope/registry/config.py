@@ -139,14 +139,20 @@ def split_host_port(netloc: str) -> tuple[str, int | None]:
 
 
 def is_loopback_host(netloc: str) -> bool:
-    """True for `localhost`, 127.0.0.0/8 and ::1, with or without a port."""
+    """True for the literal `localhost`, 127.0.0.0/8 and ::1, with or without a port."""
     host, _ = split_host_port(netloc.lower())
-    if host == "localhost" or host.endswith(".localhost"):
+    # Only names that cannot leave this machine. `foo.localhost` is not one of them: RFC 6761 asks
+    # resolvers to keep it local, but a DNS server or search domain may answer with any address, and this
+    # decides plain http and whether credentials may go out in clear text (issue #12).
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # ::ffff:127.0.0.1 is 127.0.0.1; Python before 3.13 says it is not loopback, so ask the IPv4 address.
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback
 
 
 def _validate_endpoint(endpoint: str) -> None:

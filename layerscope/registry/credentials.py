@@ -11,6 +11,10 @@ Within a file: `auths[host]` (base64 `auth`, or `username`/`password`, or `ident
 (https://github.com/docker/docker-credential-helpers#development). For Amazon ECR hosts with nothing
 configured, an ECR token from boto3 when the optional `layerscope[ecr]` extra is installed.
 
+Keyed by the exact `host[:port]` a request goes to (issue #12): a login for `reg:5000` is not one for
+`reg:5001` or `reg`, a helper is asked about that exact host, and an ECR token is asked for the account
+and region of the host's own name (a look-alike such as `<ECR host>.evil.example` gets none).
+
 Nothing is printed: problems (a missing helper, an unreadable file) are returned as warnings for the CLI.
 """
 
@@ -71,7 +75,10 @@ class CredentialLookup:
 
 
 def normalise_host(key: str) -> str:
-    """The registry host a config.json key or host name stands for (Docker Hub aliases → `docker.io`)."""
+    """The registry `host[:port]` a config.json key or host name stands for (Docker Hub aliases → `docker.io`).
+
+    The port is kept, as docker keeps it: `reg:5000` and `reg` are different registries.
+    """
     text = key.strip().lower()
     for prefix in ("https://", "http://"):
         if text.startswith(prefix):

@@ -298,3 +298,84 @@ def test_non_ecr_host_never_imports_boto3(tmp_path: Path, monkeypatch: pytest.Mo
     calls = _fake_boto3(monkeypatch, {})
     assert DockerCredentialStore(environ={}, home=tmp_path)("reg.example.com") is None
     assert calls == []
+
+
+# -- keyed by host:port (issue #12): a login for one registry is never found for another --------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "host", "found"),
+    [
+        ("127.0.0.1:5000", "127.0.0.1:5000", True),
+        ("127.0.0.1:5000", "127.0.0.1:5001", False),
+        ("127.0.0.1:5000", "127.0.0.1", False),
+        ("127.0.0.1", "127.0.0.1:5000", False),
+        ("http://reg.example.com:5000/v2/", "reg.example.com:5000", True),
+        ("https://reg.example.com:5000", "reg.example.com:5001", False),
+        ("reg.example.com", "reg.example.com:443", False),
+        ("reg.example.com", "reg.example.com.evil.example", False),
+        ("reg.example.com", "evil.example", False),
+        ("[::1]:5000", "[::1]:5000", True),
+        ("[::1]:5000", "[::1]:5001", False),
+    ],
+)
+def test_auths_are_keyed_by_host_and_port(tmp_path: Path, key: str, host: str, found: bool) -> None:
+    store = _store(tmp_path, {"auths": {key: {"auth": _b64("alice:alice-pass")}}})
+    assert (store(host) == Credentials("alice", "alice-pass")) is found
+    if not found:
+        assert store(host) is None
+
+
+def test_cred_helper_is_keyed_by_host_and_port(tmp_path: Path, helper_log: Path) -> None:
+    """credHelpers[host:port] runs for that host:port only; another port falls to credsStore, asked exactly."""
+    config = {"credHelpers": {"helper.example.com:5000": "test"}, "credsStore": "test"}
+    store = _store(tmp_path, config)
+    assert store("helper.example.com:5001") is None
+    assert store("helper.example.com") == Credentials("bob", "helper-pass")
+    # The helper (here also the credsStore) was asked about each exact host, never a neighbour's.
+    assert helper_log.read_text().splitlines() == ["helper.example.com:5001", "helper.example.com"]
+
+
+def test_ecr_token_goes_with_its_own_account_and_region(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two ECR registries: each host's token is asked for its own account and region, and kept for that host."""
+    other = "210987654321.dkr.ecr.us-east-2.amazonaws.com"
+    answers = iter(
+        [
+            {"authorizationData": [{"authorizationToken": _b64("AWS:token-for-eu")}]},
+            {"authorizationData": [{"authorizationToken": _b64("AWS:token-for-us")}]},
+        ]
+    )
+
+    calls = _fake_boto3(monkeypatch, None)
+    import boto3  # the fake installed above
+
+    real_client = boto3.client
+
+    def client(service: str, region_name: str) -> Any:
+        ecr = real_client(service, region_name)
+        answer = next(answers)
+        ecr.get_authorization_token = lambda registryIds: (calls.append(("ids", registryIds)), answer)[1]
+        return ecr
+
+    monkeypatch.setattr(boto3, "client", client)
+    store = DockerCredentialStore(environ={}, home=tmp_path)
+    assert store(ECR) == Credentials("AWS", "token-for-eu")
+    assert store(other) == Credentials("AWS", "token-for-us")
+    assert store(ECR) == Credentials("AWS", "token-for-eu")  # cached per host, not shared
+    assert calls == [("ecr", "eu-west-1"), ("ids", ["123456789012"]), ("ecr", "us-east-2"), ("ids", ["210987654321"])]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        f"{ECR}.evil.example",
+        f"evil.example/{ECR}",
+        f"{ECR}:8443",
+        f"x{ECR}",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com.cn.evil.example",
+    ],
+)
+def test_an_ecr_lookalike_host_gets_no_ecr_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str) -> None:
+    calls = _fake_boto3(monkeypatch, {"authorizationData": [{"authorizationToken": _b64("AWS:ecr-password")}]})
+    assert DockerCredentialStore(environ={}, home=tmp_path)(host) is None
+    assert calls == []

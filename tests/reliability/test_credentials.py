@@ -25,7 +25,7 @@ from tests.support.push import PushedRef, Pusher
 from tests.support.registry import RegistryProcess, TokenIssuer
 
 Layerscope = Callable[..., Run]
-FAKE_HOSTS = ("registry.test", "issuer.test")
+FAKE_HOSTS = ("registry.test", "issuer.test", "foo.localhost")
 
 
 def _docker_config(tmp_path: Path, auths: dict[str, tuple[str, str]]) -> Path:
@@ -62,7 +62,7 @@ def minted(token_issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch) -> list[s
 
 @pytest.fixture
 def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`registry.test` and `issuer.test` resolve to 127.0.0.1 (in this process only)."""
+    """`registry.test`, `issuer.test` and `foo.localhost` resolve to 127.0.0.1 (in this process only)."""
     original = socket.getaddrinfo
 
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
@@ -262,6 +262,23 @@ def test_plain_http_token_realm_on_another_machine_gets_no_credentials(
         run = layerscope("analyze", f"{front.host}/{ref.repo}:{ref.tag}", "-o", "json", env={"DOCKER_CONFIG": str(cfg)})
         assert_one_line_error(run, 3, contains="refusing to send credentials over plain http to the token service")
         assert realm.log == []  # not even asked
+
+
+@pytest.mark.usefixtures("fake_dns")
+def test_a_localhost_subdomain_needs_plain_http(
+    registry: RegistryProcess, basic_image: Pushed, layerscope: Layerscope
+) -> None:
+    """`foo.localhost` is a DNS name, not this machine (issue #12): https unless --plain-http is given."""
+    target = f"foo.localhost:{registry.port}/{basic_image.ref.repo}:v1"
+    assert_one_line_error(layerscope("analyze", target, "-o", "json"), 5, contains="--plain-http")
+    assert_ok(layerscope("analyze", target, "--plain-http", "-o", "json"), basic_image)
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost"])
+def test_loopback_registries_need_no_plain_http(
+    name: str, registry: RegistryProcess, basic_image: Pushed, layerscope: Layerscope
+) -> None:
+    assert_ok(layerscope("analyze", f"{name}:{registry.port}/{basic_image.ref.repo}:v1", "-o", "json"), basic_image)
 
 
 # -- what the user types ------------------------------------------------------------------------------------
