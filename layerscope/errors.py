@@ -20,6 +20,13 @@ hint for the user, and the process exit code the CLI uses for it (DESIGN.md, "Co
     ├── StoreError                       exit 1
     ├── CatalogError                     exit 1
     └── ProfileError                     exit 2   an unusable node profile or baked-set file
+
+A RegistryError also keeps what the registry said, as go-containerregistry's `transport.Error` does:
+`status` is the HTTP status of the answer (None when there was no answer: refused, timed out, a bad
+TLS handshake) and `codes` the error codes of its body (`{"errors":[{"code": "MANIFEST_UNKNOWN", …}]}`,
+distribution spec "Error Codes"), in order, empty when the body had none. Callers branch on these rather
+than on message text; the CLI shows only the message and hint. Across a process boundary only the type,
+message and hint travel (`executor.measure_task`).
 """
 
 from __future__ import annotations
@@ -74,6 +81,13 @@ class InvalidReference(UsageError):
 
 class RegistryError(LayerscopeError):
     """A registry answered with an error, or could not be reached."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, status: int | None = None, codes: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.codes = codes
 
 
 class AuthenticationError(RegistryError):

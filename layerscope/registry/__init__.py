@@ -1,4 +1,7 @@
-"""Registry access over httpx (the only importer of httpx): client, auth, credentials, retry, config.
+"""Registry access over httpx (the only importer of httpx).
+
+`client` is the façade (`RegistryClient`); behind it `transport` (HTTP, slots, retries), `failures` (status →
+error), `blobs`, `pages`, `referrers` and `push`; `auth`, `credentials`, `retry` and `config` as before.
 
 Exports resolve lazily (PEP 562) so that `layerscope.registry.config`, which every run needs, does not
 import httpx: a run served from the store or an OCI layout never pays for it (issue 8, warm path).

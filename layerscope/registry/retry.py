@@ -2,8 +2,8 @@
 
 `decide()` sees the attempt number, what went wrong (an HTTP status or a transport error), the server's
 `Retry-After` and the time spent so far, and answers `Retry(delay)` or `Fail(reason)`. The loops in
-client.py only sleep and resend; they hold no policy of their own (regclient's retry loop mixes both —
-STYLE.md). Randomness and the wall clock come from the policy, so tests inject fixed ones.
+transport.py and blobs.py only sleep and resend; they hold no policy of their own (regclient's retry loop
+mixes both — STYLE.md). Randomness and the wall clock come from the policy, so tests inject fixed ones.
 """
 
 from __future__ import annotations

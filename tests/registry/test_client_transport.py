@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from layerscope.registry import client as client_module
+from layerscope.registry import transport as transport_module
 from layerscope.registry.client import RegistryClient
 
 
@@ -27,8 +27,8 @@ def test_tls_transport_is_made_on_the_first_https_request_only(monkeypatch: pyte
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr(client_module.httpx, "HTTPTransport", Spy)
-    transport = client_module._DeferredTLSTransport(limits=httpx.Limits())
+    monkeypatch.setattr(transport_module.httpx, "HTTPTransport", Spy)
+    transport = transport_module._DeferredTLSTransport(limits=httpx.Limits())
     assert made == [False]  # the plain-http half only: no CA bundle loaded yet
     transport.handle_request(httpx.Request("GET", "http://127.0.0.1:5000/v2/"))
     assert made == [False]
@@ -41,7 +41,7 @@ def test_tls_transport_is_made_on_the_first_https_request_only(monkeypatch: pyte
 
 def test_client_uses_the_deferred_transport_unless_one_is_injected() -> None:
     with RegistryClient() as client:
-        assert isinstance(client._http._transport, client_module._DeferredTLSTransport)
+        assert isinstance(client._transport._http._transport, transport_module._DeferredTLSTransport)
     injected = httpx.MockTransport(lambda request: httpx.Response(404))
     with RegistryClient(transport=injected) as client:
-        assert client._http._transport is injected
+        assert client._transport._http._transport is injected
