@@ -3,8 +3,9 @@
 The problem. Baking a set S of candidates puts every chain of their layers on the node. Image j (weight w_j
 launches per day) then has its layers cached up to the longest prefix whose chain is held — by S or by the
 profile's pre-baked set P (cache hits by chain, plan/chain.py) — and saves w_j × (T_j(P) − T_j(P ∪ S)) seconds a
-day, T being the launch model (plan/launch.py). Caching a longer prefix never slows a launch, so image j's saving
-is the best of what each baked image gives it: with G[s][j] the saving of j when s alone is baked,
+day, T being the launch model (plan/launch.py). Caching a longer prefix never slows a launch (the model is built
+monotone for this, and tests/plan/test_launch.py checks it), so image j's saving is the best of what each baked
+image gives it: with G[s][j] the saving of j when s alone is baked,
 
     value(S) = Σ_j max_{s ∈ S} G[s][j]        (a facility-location function: monotone and submodular)
     disk(S)  = bytes of the union of S's layers not already on the node (plan/disk.py: per chain ID, plus
@@ -22,8 +23,8 @@ from the heuristic's answer, and proves optimality.
 
 Beyond that: greedy by marginal saving per marginal byte, the better of it and the best single candidate, then
 local search (drop one and refill; add one, repair the budget by dropping the least saving per byte, refill). The
-reported `upper_bound_seconds_saved_per_day` is the root's fractional bound; when the answer reaches it the answer
-is proved optimal after all.
+reported `upper_bound_seconds_saved_per_day` (in the JSON of every such run) is the least of the root's fractional
+and tree bounds; only when the answer reaches it (e.g. every candidate fits) is it `optimal`, proved after all.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ class Recommendation:
             "root_volume_bytes": self.root_volume_bytes,
             "seconds_saved_per_day": round(self.seconds_saved_per_day, 3),
         }
-        if not self.optimal:
+        if not self.optimal or self.method != "branch-and-bound":
+            # Every run beyond the exact limit carries its bound, proved optimal or not (README; #18 item 7).
             doc["upper_bound_seconds_saved_per_day"] = round(self.upper_bound_seconds_saved_per_day, 3)
         doc["method"] = self.method
         doc["estimated"] = self.estimated
@@ -519,7 +521,8 @@ def recommend(
         times = [_launch_seconds(c.layers, k, params) for k in range(base[j], len(c.layers) + 1)]
         saving = [0.0]
         for t in times[1:]:
-            saving.append(max(saving[-1], times[0] - t))  # a longer cached prefix never costs time
+            # The model is monotone (a longer cached prefix never costs time); max() only irons out float noise.
+            saving.append(max(saving[-1], times[0] - t))
         savings.append(saving)
         for s in range(n):
             k = len(c.layers) if s == j else max(base[j], _common_prefix(chains[j], chains[s]))
