@@ -280,3 +280,34 @@ def test_default_budget_and_from_image() -> None:
     with pytest.raises(UsageError, match="budget must not be negative"):
         recommend([cand], profile, budget_bytes=-1)
     assert recommend([], profile, budget_bytes=0).chosen == ()
+
+
+def test_candidates_the_node_cannot_run_are_left_out_with_a_reason() -> None:
+    # #12 item 6: an ltsc2022 (or Linux, or arm64) image on a WS2019 node is no candidate, whatever it would save.
+    profile = _profiles()["containerd"]
+    layers = (_layer("x0", "x", 2 * GB, 4 * GB), _layer("x1", "x/1", GB // 2, GB))
+    ws2019 = Platform("windows", "amd64", os_version="10.0.17763.2928")
+    others = {
+        "ltsc2022": Platform("windows", "amd64", os_version="10.0.20348.1006"),
+        "linux": Platform("linux", "amd64"),
+        "arm64": Platform("windows", "arm64", os_version="10.0.17763.2928"),
+    }
+    runs = Candidate("example.com/runs:1", _d("runs"), 1.0, layers, ws2019)
+    own = tuple(replace(x, chain_id="u" + x.chain_id) for x in layers)
+    unknown = Candidate("example.com/unknown:1", _d("unknown"), 1.0, own, None)  # not known: not excluded
+    left = [
+        Candidate(
+            f"example.com/{name}:1", _d(name), 100.0, tuple(replace(x, chain_id=name + x.chain_id) for x in layers), p
+        )
+        for name, p in others.items()
+    ]
+    rec = recommend([*left, runs, unknown], profile, budget_bytes=100 * GB)
+    assert {c.reference for c in rec.chosen} == {runs.reference, unknown.reference}
+    reasons = {n.reference: n.reason for n in rec.not_chosen}
+    assert set(reasons) == {c.reference for c in left}
+    assert all(r.startswith("cannot run on this node: ") for r in reasons.values())
+    assert "OS build 10.0.20348.1006 cannot run with process isolation" in reasons["example.com/ltsc2022:1"]
+    assert sum(w.startswith("example.com/") and "left out" in w for w in rec.warnings) == 3
+    # Nothing runnable at all: an empty choice, every image with its reason.
+    none = recommend(left, profile, budget_bytes=100 * GB)
+    assert none.chosen == () and len(none.not_chosen) == 3 and none.seconds_saved_per_day == 0
