@@ -179,7 +179,9 @@ class Session:
         weights: dict[str, float] = {}
         for item in workload.images:
             weights[item.reference] = weights.get(item.reference, 0.0) + item.weight
-        images = self.images(list(weights), self.node_platform())
+        # The images `report` analyses (--platform, else every platform of an index): both commands leave out
+        # what the node cannot run with the same reason, instead of failing on a platform mismatch (#12 item 6).
+        images = self.images(list(weights))
         candidates = [Candidate.from_image(image, weights[image.reference]) for image in images]
         return recommend(candidates, self.profile, budget_bytes=budget_bytes, prebaked_chains=self.baked().chain_ids)
 

@@ -134,7 +134,7 @@ def report(
         from layerscope.gate import check_pull_gate
         from layerscope.output import write_output
         from layerscope.plan.launch import LaunchParameters
-        from layerscope.plan.profile import load_profile
+        from layerscope.plan.profile_files import load_profile
         from layerscope.plan.workload import load_workload
         from layerscope.reference import parse_reference
         from layerscope.report.fleet import ReportFormat, format_for_path, render_report

@@ -1,4 +1,4 @@
-"""Node profiles (shipped YAML + user files) and baked-set files.
+"""Node profiles: what a node brings to a launch, validated from a mapping (pure; files: plan/profile_files.py).
 
 A node profile names what an EKS/ECS Windows node brings to a pod launch: host OS build, container
 runtime and its disk accounting, root volume, network and extraction throughput, pull timeouts, and the
@@ -11,25 +11,27 @@ Throughput calibration (profiles/README.md): with the shipped network (62.5 MB/s
 (16 MB/s of extracted bytes) figures, `simple_pull_seconds` gives about 6 minutes for an uncached Server
 Core base (DESIGN.md: "~6 minutes"; AWS blog: 4-8 min scale-out without caching) and under a minute for
 app layers up to ~800 MB extracted when the base is cached.
+
+Reading shipped and user profile files (YAML/JSON) and baked-set files lives in plan/profile_files.py, so that
+the pure planner modules that need a `NodeProfile` load no YAML parser (issue #13 move 3); `load_profile`,
+`list_profiles` and `load_baked` stay importable from here and load that module on first use.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from layerscope.catalog.model import BUILD_CHANNELS, build_of
 from layerscope.errors import InvalidReference, ProfileError, UsageError
 from layerscope.reference import parse_reference
 from layerscope.units import parse_duration, parse_rate, parse_size
+
+if TYPE_CHECKING:
+    from layerscope.plan.profile_files import list_profiles, load_baked, load_profile
 
 __all__ = [
     "BakedImage",
@@ -67,7 +69,6 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _OS_VERSION = re.compile(r"10\.0\.\d+(?:\.\d+)?")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _BAKED_KEYS = ("reference", "os_version", "month", "source")
-_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,96 +163,6 @@ def simple_pull_seconds(profile: NodeProfile, compressed_bytes: int, extracted_b
         + compressed_bytes / profile.network_bytes_per_second
         + extracted_bytes / profile.extraction_bytes_per_second
     )
-
-
-def _shipped_dir() -> Any:
-    return resources.files("layerscope.plan") / "profiles"
-
-
-def list_profiles() -> list[str]:
-    """Names of the shipped profiles, sorted."""
-    return sorted(
-        entry.name.removesuffix(".yaml")
-        for entry in _shipped_dir().iterdir()
-        if entry.name.endswith(".yaml") and not entry.name.startswith("_")
-    )
-
-
-def _read_yaml(text: str, where: str) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{where} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(doc, dict):
-        raise ProfileError(f"{where} must be a YAML mapping of profile keys")
-    return doc
-
-
-def _looks_like_path(text: str) -> bool:
-    return "/" in text or "\\" in text or text.endswith(_FILE_SUFFIXES)
-
-
-def _raw_profile(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
-    """The profile document with `extends` resolved, and where it came from."""
-    path = Path(name_or_path)
-    looks_like_path = _looks_like_path(name_or_path)
-    is_file = looks_like_path or name_or_path not in list_profiles()
-    if is_file and not looks_like_path and not path.is_file():
-        raise ProfileError(
-            f"unknown profile {name_or_path!r}",
-            hint=f"choose one of {', '.join(list_profiles())}, or give a path to a YAML file",
-        )
-    if is_file:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ProfileError(f"cannot read profile {name_or_path}: {exc.strerror or exc}") from None
-        origin = str(path)
-    else:
-        text = (_shipped_dir() / f"{name_or_path}.yaml").read_text(encoding="utf-8")
-        origin = "shipped"
-    where = f"profile {name_or_path}"
-    doc = _read_yaml(text, where)
-    unknown = sorted(set(doc) - set(VALUE_KEYS) - set(_META_KEYS))
-    if unknown:
-        raise ProfileError(
-            f"{where}: unknown keys {', '.join(unknown)}",
-            hint=f"profile keys are: {', '.join((*_META_KEYS, *VALUE_KEYS))}",
-        )
-    if "name" not in doc and is_file and _NAME.fullmatch(path.stem.lower()):
-        doc["name"] = path.stem.lower()  # a user file is named after itself unless it says otherwise
-    parent_name = doc.get("extends")
-    if parent_name is None:
-        return doc, origin
-    if not isinstance(parent_name, str):
-        raise ProfileError(f"{where}: extends must be the name of a shipped profile or a file path")
-    if is_file and _looks_like_path(parent_name) and not Path(parent_name).is_absolute():
-        parent_name = str(path.parent / parent_name)  # a relative `extends:` is relative to this file
-    if parent_name in seen or parent_name == name_or_path:
-        raise ProfileError(f"{where}: extends loops through {parent_name!r}")
-    parent, _ = _raw_profile(parent_name, (*seen, name_or_path))
-    merged = {k: v for k, v in parent.items() if k not in ("name", "extends")}
-    sources = dict(parent.get("sources") or {})
-    own_sources = doc.get("sources") or {}
-    if not isinstance(own_sources, dict):
-        raise ProfileError(f"{where}: sources must be a mapping of key to source")
-    for key, value in doc.items():
-        if key == "sources":
-            continue
-        merged[key] = value
-        if key in VALUE_KEYS:
-            # An overridden value must not keep the parent's source.
-            sources[key] = own_sources.get(key) or f"set in {origin if is_file else where}"
-    sources.update(own_sources)
-    merged["sources"] = sources
-    merged.pop("extends", None)
-    return merged, origin
-
-
-def load_profile(name_or_path: str) -> NodeProfile:
-    """A shipped profile by name, or a user profile from a YAML (or JSON) file."""
-    doc, origin = _raw_profile(name_or_path)
-    return profile_from_mapping(doc, origin=origin, where=f"profile {name_or_path}")
 
 
 def _size(doc: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> int | None:
@@ -402,41 +313,18 @@ def profile_from_mapping(doc: Mapping[str, Any], *, origin: str = "shipped", whe
     )
 
 
-def load_baked(path: str | Path) -> list[str]:
-    """References in a baked-set file: a text pull list, a JSON list, or JSON `{"images": [{"reference"}]}`.
-
-    Text: one reference per line; `#` starts a comment (whole line, or after whitespace); blank lines are
-    skipped. JSON: a list of reference strings, or an object whose `images` list holds strings or objects
-    with a `reference` (the pull-list JSON). Every reference is checked with the reference parser.
-    """
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"cannot read baked-set file {p}: {getattr(exc, 'strerror', None) or exc}") from None
-    stripped = text.lstrip()
-    if stripped.startswith(("[", "{")):
-        return _baked_json(text, str(p))
-    refs = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        content = re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip()
-        if content:
-            refs.append(_check_reference(content, f"{p} line {number}"))
-    return refs
+_FILE_FUNCTIONS = ("list_profiles", "load_baked", "load_profile")
 
 
-def _baked_json(text: str, where: str) -> list[str]:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProfileError(f"baked-set file {where} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
-    items = doc.get("images") if isinstance(doc, dict) else doc
-    if not isinstance(items, list):
-        raise ProfileError(
-            f'baked-set file {where}: expected a JSON list of references or {{"images": [...]}}',
-        )
-    refs = []
-    for i, item in enumerate(items):
-        value = item.get("reference") if isinstance(item, dict) else item
-        refs.append(_check_reference(value, f"{where} entry {i}"))
-    return refs
+def __getattr__(name: str) -> Any:
+    """The file readers, loaded on first use (PEP 562): importing a NodeProfile must not load YAML."""
+    if name in _FILE_FUNCTIONS:
+        from layerscope.plan import profile_files
+
+        return getattr(profile_files, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazily loaded ones included."""
+    return sorted({*globals(), *__all__})

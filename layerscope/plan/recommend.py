@@ -3,8 +3,9 @@
 The problem. Baking a set S of candidates puts every chain of their layers on the node. Image j (weight w_j
 launches per day) then has its layers cached up to the longest prefix whose chain is held — by S or by the
 profile's pre-baked set P (cache hits by chain, plan/chain.py) — and saves w_j × (T_j(P) − T_j(P ∪ S)) seconds a
-day, T being the launch model (plan/launch.py). Caching a longer prefix never slows a launch, so image j's saving
-is the best of what each baked image gives it: with G[s][j] the saving of j when s alone is baked,
+day, T being the launch model (plan/launch.py). Caching a longer prefix never slows a launch (the model is built
+monotone for this, and tests/plan/test_launch.py checks it), so image j's saving is the best of what each baked
+image gives it: with G[s][j] the saving of j when s alone is baked,
 
     value(S) = Σ_j max_{s ∈ S} G[s][j]        (a facility-location function: monotone and submodular)
     disk(S)  = bytes of the union of S's layers not already on the node (plan/disk.py: per chain ID, plus
@@ -22,8 +23,8 @@ from the heuristic's answer, and proves optimality.
 
 Beyond that: greedy by marginal saving per marginal byte, the better of it and the best single candidate, then
 local search (drop one and refill; add one, repair the budget by dropping the least saving per byte, refill). The
-reported `upper_bound_seconds_saved_per_day` is the root's fractional bound; when the answer reaches it the answer
-is proved optimal after all.
+reported `upper_bound_seconds_saved_per_day` (in the JSON of every such run) is the least of the root's fractional
+and tree bounds; only when the answer reaches it (e.g. every candidate fits) is it `optimal`, proved after all.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from typing import Any
 
 from layerscope.digest import is_digest
 from layerscope.errors import UsageError
+from layerscope.oci import Platform
+from layerscope.plan.compat import cannot_run
 from layerscope.plan.disk import KUBELET_IMAGE_GC_HIGH, disk_items, root_volume_bytes
 from layerscope.plan.launch import LaunchParameters, PlanLayer, estimate_launch, plan_layers
 from layerscope.plan.profile import NodeProfile
@@ -63,12 +66,13 @@ DOES_NOT_FIT = "does not fit the budget"
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """An image that could be baked: its digest-pinned identity, launches per day and layers."""
+    """An image that could be baked: its digest-pinned identity, launches per day, layers and platform."""
 
     reference: str
     digest: str  # the platform manifest digest the node would pull
     weight: float  # launches per day
     layers: tuple[PlanLayer, ...]
+    platform: Platform | None = None  # None: not known, taken as one the node runs (plan/compat.py)
 
     def __post_init__(self) -> None:
         if not is_digest(self.digest):
@@ -80,7 +84,7 @@ class Candidate:
     @classmethod
     def from_image(cls, image: ImageResult, weight: float = 1.0) -> Candidate:
         """A candidate from an analysed image; layers marked cached count as pre-baked."""
-        return cls(image.reference, image.digest, float(weight), plan_layers(image))
+        return cls(image.reference, image.digest, float(weight), plan_layers(image), image.platform)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +151,8 @@ class Recommendation:
             "root_volume_bytes": self.root_volume_bytes,
             "seconds_saved_per_day": round(self.seconds_saved_per_day, 3),
         }
-        if not self.optimal:
+        if not self.optimal or self.method != "branch-and-bound":
+            # Every run beyond the exact limit carries its bound, proved optimal or not (README; #18 item 7).
             doc["upper_bound_seconds_saved_per_day"] = round(self.upper_bound_seconds_saved_per_day, 3)
         doc["method"] = self.method
         doc["estimated"] = self.estimated
@@ -486,10 +491,19 @@ def recommend(
     holds below kubelet's 85 % image-GC threshold after the OS footprint and the pre-baked layers the candidates
     share (it leaves no room for pulls; the root volume the answer needs is `root_volume_bytes`). Above
     *max_nodes* search nodes the exact method stops and reports `optimal=False`; beyond *exact_limit* candidates
-    local search runs at most *local_search_rounds* rounds and *local_search_seconds*.
+    local search runs at most *local_search_rounds* rounds and *local_search_seconds*. A candidate the node
+    cannot run (plan/compat.py) is no candidate: it is listed as not chosen with the reason, and warned about.
     """
     params = params or LaunchParameters.from_profile(profile)
     held = set(prebaked_chains) | {layer.chain_id for c in candidates for layer in c.layers if layer.cached}
+    left_out: list[tuple[Candidate, str]] = []
+    runnable: list[Candidate] = []
+    for c in candidates:
+        reason = cannot_run(c.platform, profile) if c.platform is not None else None
+        if reason is None:
+            runnable.append(c)
+        else:
+            left_out.append((c, reason))
     chains = [[layer.chain_id for layer in c.layers] for c in candidates]
     base = [sum(1 for _ in itertools.takewhile(held.__contains__, ch)) for ch in chains]  # cached by P alone
 
@@ -503,7 +517,7 @@ def recommend(
         )
 
     prebaked_items: dict[str, tuple[int, bool]] = {}
-    for c in candidates:
+    for c in candidates:  # all of them: what the node already holds takes disk whoever would use it
         prebaked_items.update(items_of([layer for layer in c.layers if layer.chain_id in held], ()))
     prebaked_disk = sum(size for size, _ in prebaked_items.values())
     if budget_bytes is None:
@@ -511,6 +525,9 @@ def recommend(
         budget_bytes = max(0, usable - (profile.os_footprint_bytes or 0) - prebaked_disk)
     if budget_bytes < 0:
         raise UsageError("the disk budget must not be negative")
+    candidates = runnable
+    chains = [[layer.chain_id for layer in c.layers] for c in candidates]
+    base = [sum(1 for _ in itertools.takewhile(held.__contains__, ch)) for ch in chains]
 
     n = len(candidates)
     gains: list[list[float]] = [[0.0] * n for _ in range(n)]
@@ -519,7 +536,8 @@ def recommend(
         times = [_launch_seconds(c.layers, k, params) for k in range(base[j], len(c.layers) + 1)]
         saving = [0.0]
         for t in times[1:]:
-            saving.append(max(saving[-1], times[0] - t))  # a longer cached prefix never costs time
+            # The model is monotone (a longer cached prefix never costs time); max() only irons out float noise.
+            saving.append(max(saving[-1], times[0] - t))
         savings.append(saving)
         for s in range(n):
             k = len(c.layers) if s == j else max(base[j], _common_prefix(chains[j], chains[s]))
@@ -555,7 +573,14 @@ def recommend(
     mask = _greedy_fill(p, _prune_redundant(p, mask))
     value = p.value(mask)
     bound = value if optimal else max(bound, value)
-    return _answer(candidates, profile, p, mask, value, bound, optimal, method, base, prebaked_disk, per_candidate)
+    answer = _answer(candidates, profile, p, mask, value, bound, optimal, method, base, prebaked_disk, per_candidate)
+    if not left_out:
+        return answer
+    return replace(
+        answer,
+        not_chosen=(*answer.not_chosen, *(NotChosen(c.reference, c.digest, why) for c, why in left_out)),
+        warnings=(*(f"{c.reference} is left out of the candidates: {why}" for c, why in left_out), *answer.warnings),
+    )
 
 
 def _answer(

@@ -405,7 +405,7 @@ def build_report(
     if profile is not None and images:
         # Display names, so two platforms of one reference stay apart in the answer.
         candidates = [
-            Candidate(name, image.digest, float(weights.get(image.reference, 1.0)), plan)
+            Candidate(name, image.digest, float(weights.get(image.reference, 1.0)), plan, image.platform)
             for image, name, plan in zip(images, names, plans, strict=True)
         ]
         recommendation = recommend(

@@ -7,12 +7,15 @@ test_client_integration.py.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import pkgutil
 import socket
 import threading
 import time
+import typing
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
@@ -751,8 +754,37 @@ def test_read_range_retries_and_maps_errors() -> None:
         client.read_range(REF, BLOB_DESC, 0, 4)
 
 
+def _protocol_methods(protocol: type) -> list[str]:
+    return sorted(name for name, value in vars(protocol).items() if callable(value) and not name.startswith("_"))
+
+
 def test_registry_client_is_a_content_source() -> None:
-    source: ContentSource = RegistryClient()  # checked by mypy: the protocol's methods and signatures
+    # Checked at run time (tests are not type-checked): every method of the protocol, with the same
+    # parameters (names, kinds, defaults) and the same resolved annotations.
+    methods = _protocol_methods(ContentSource)
+    assert {"get_manifest", "get_blob", "open_blob", "read_range", "close"} <= set(methods)
+    mismatched = []
+    for name in methods:
+        impl = getattr(RegistryClient, name, None)
+        if not callable(impl):
+            mismatched.append(f"{name}: missing")
+            continue
+        want, got = inspect.signature(getattr(ContentSource, name)), inspect.signature(impl)
+        shape = [(p.name, p.kind, p.default) for p in want.parameters.values()]
+        have = [(p.name, p.kind, p.default) for p in got.parameters.values()]
+        extra = list(got.parameters.values())[len(shape) :]
+        # A compatible implementation may add parameters, but only optional ones after the protocol's.
+        if have[: len(shape)] != shape or any(p.default is inspect.Parameter.empty for p in extra):
+            mismatched.append(f"{name}: parameters {got} do not accept calls made as {want}")
+        want_hints = typing.get_type_hints(getattr(ContentSource, name))
+        got_hints = typing.get_type_hints(impl)
+        if hasattr(impl, "__wrapped__") and typing.get_origin(got_hints.get("return")) is Iterator:
+            # @contextmanager: a generator of T is called as an AbstractContextManager[T].
+            got_hints["return"] = AbstractContextManager[typing.get_args(got_hints["return"])[0]]  # type: ignore[misc]
+        if any(got_hints.get(key) != hint for key, hint in want_hints.items()):
+            mismatched.append(f"{name}: annotations {got_hints} differ from {want_hints}")
+    assert mismatched == []
+    source = RegistryClient()
     source.close()
 
 

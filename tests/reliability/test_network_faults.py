@@ -9,17 +9,24 @@ forever") run against `RegistryClient` with an injected sleep, which records the
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from layerscope.errors import InvalidManifestError, RateLimitedError, RegistryError, RegistryUnavailableError
+from layerscope.errors import (
+    InvalidManifestError,
+    RegistryError,
+    RegistryUnavailableError,
+)
 from layerscope.oci import Descriptor, MediaType
 from layerscope.reference import parse_reference
 from layerscope.registry import RegistryClient, RegistryConfig, RetryPolicy, Timeouts
 from layerscope.registry.credentials import Credentials
+from layerscope.store import MeasurementStore
 from tests.integration.conftest import Run
 from tests.reliability.helpers import Pushed, assert_ok, assert_one_line_error, store_entries
 from tests.support.faultproxy import FaultProxy
@@ -32,6 +39,15 @@ ZERO = "sha256:" + "0" * 64
 
 def _blob(pushed: Pushed, i: int = 0) -> str:
     return f"/blobs/{pushed.truths[i].digest}$"
+
+
+def _stored(digests: list[str]) -> list[str]:
+    """Which of *digests* the test's measurement store (LAYERSCOPE_STORE, tests/integration/conftest.py) holds."""
+    store = MeasurementStore(Path(os.environ["LAYERSCOPE_STORE"]))
+    try:
+        return [d for d in digests if store.get(d) is not None]
+    finally:
+        store.close()
 
 
 # -- cut and reset mid-blob: resumed with Range, verified ------------------------------------------------
@@ -89,13 +105,32 @@ def test_429_with_retry_after_waits_that_long(proxy: FaultProxy, fault_image: Pu
     start = time.monotonic()
     assert_ok(layerscope("analyze", fault_image.at(proxy.host), "-o", "json"), fault_image)
     assert time.monotonic() - start >= 0.95
-    assert [c.status for c in proxy.calls("/manifests/")] == [429, 200]
+    calls = proxy.calls("/manifests/")
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[1].received - calls[0].received >= 0.95  # the wait came between the two requests
 
 
 def test_429_without_retry_after_backs_off(proxy: FaultProxy, fault_image: Pushed, layerscope: Layerscope) -> None:
     proxy.status(_blob(fault_image, 2), 429)
     assert_ok(layerscope("analyze", fault_image.at(proxy.host), "-o", "json"), fault_image)
-    assert [c.status for c in proxy.calls(_blob(fault_image, 2))] == [429, 200]
+    calls = proxy.calls(_blob(fault_image, 2))
+    assert [c.status for c in calls] == [429, 200]
+    # It backed off: the first retry waits base_delay with equal jitter, so at least half of base_delay.
+    policy = RetryPolicy()
+    assert calls[1].received - calls[0].received >= policy.base_delay / 2 - 0.01
+    assert calls[1].received - calls[0].received <= policy.base_delay + 2
+
+
+def test_retry_after_is_honoured_between_requests(
+    proxy: FaultProxy, fault_image: Pushed, layerscope: Layerscope
+) -> None:
+    # Two 503s, each asking for 1 s: the proxy sees the requests at least that far apart.
+    proxy.status(_blob(fault_image, 1), 503, retry_after="1", times=2)
+    assert_ok(layerscope("analyze", fault_image.at(proxy.host), "-o", "json"), fault_image)
+    calls = proxy.calls(_blob(fault_image, 1))
+    assert [c.status for c in calls] == [503, 503, 200]
+    gaps = [b.received - a.received for a, b in itertools.pairwise(calls)]
+    assert all(gap >= 0.95 for gap in gaps), gaps
 
 
 def test_5xx_flapping_then_success(proxy: FaultProxy, fault_image: Pushed, layerscope: Layerscope) -> None:
@@ -111,7 +146,7 @@ def test_429_forever_is_exit_5_after_bounded_attempts(
     proxy.status("/manifests/", 429, retry_after="0", times=None)
     out = tmp_path / "out.json"
     run = layerscope("analyze", fault_image.at(proxy.host), "-o", "json", "--output", str(out))
-    line = assert_one_line_error(run, RateLimitedError.exit_code, contains="HTTP 429")
+    line = assert_one_line_error(run, 5, contains="HTTP 429")
     assert "gave up" in line
     assert len(proxy.calls("/manifests/")) == RetryPolicy().max_attempts
     assert not out.exists() and list(tmp_path.glob(".out.json*")) == []
@@ -130,10 +165,10 @@ def test_5xx_forever_on_a_blob_is_exit_5_and_nothing_is_stored(
 ) -> None:
     proxy.status(_blob(fault_image), 503, retry_after="0", times=None)
     run = layerscope("analyze", fault_image.at(proxy.host), "-o", "json")
-    assert_one_line_error(run, RegistryUnavailableError.exit_code, contains="HTTP 503")
+    assert_one_line_error(run, 5, contains="HTTP 503")
     assert len(proxy.calls(_blob(fault_image))) == RetryPolicy().max_attempts
-    # The layers that did measure are kept (they are right); the failed one is not.
-    assert store_entries(layerscope) <= len(fault_image.truths) - 1
+    # The failed layer is not stored (the layers that did measure may be: they are right).
+    assert _stored([fault_image.truths[0].digest]) == []
 
 
 # -- slow responses and --timeout ------------------------------------------------------------------------
@@ -223,9 +258,9 @@ def test_wrong_bytes_for_a_blob_are_caught_and_not_stored(
     proxy.replace_body(_blob(fault_image, 1), bytes(reversed(good.blob.data)))  # same length, wrong bytes
     out = tmp_path / "out.json"
     run = layerscope("analyze", fault_image.at(proxy.host), "-o", "json", "--output", str(out))
-    assert_one_line_error(run, 1)
+    assert_one_line_error(run, 1, contains="content hashes to")
     assert not out.exists()
-    assert store_entries(layerscope) <= len(fault_image.truths) - 1
+    assert _stored([good.blob.digest]) == []  # the wrong bytes left no measurement under the right digest
     # The next run, with an honest registry, is right and measures the layer afresh.
     proxy.clear()
     assert_ok(layerscope("analyze", fault_image.at(proxy.host), "-o", "json"), fault_image)
@@ -241,7 +276,7 @@ def test_redirect_loop_is_a_clean_error(
     proxy.redirect_loop(path)
     start = time.monotonic()
     run = layerscope("analyze", fault_image.at(proxy.host), "-o", "json")
-    assert_one_line_error(run, RegistryError.exit_code, contains="too many redirects")
+    assert_one_line_error(run, 1, contains="too many redirects")
     assert time.monotonic() - start < 5
     assert 10 <= len(proxy.calls(path)) <= 12  # httpx's max_redirects, not retried
     assert store_entries(layerscope) == 0
@@ -370,17 +405,25 @@ def test_gzip_content_encoding_bomb_stops_at_the_manifest_cap(proxy: FaultProxy,
     assert peak < 64 << 20, f"peak traced memory {peak} bytes"
 
 
-@pytest.mark.parametrize("status", [307, 401, 503])
+@pytest.mark.parametrize(
+    ("status", "exit_code"),
+    [
+        # The documented exit codes (DESIGN.md, errors.py), pinned as numbers: a test reading them from the
+        # error classes would follow a wrong change.
+        (307, 4),  # followed to /v2/, which answers 404: not found
+        (401, 3),  # authentication
+        (503, 5),  # unavailable, after the bounded retries
+    ],
+)
 def test_endless_bodies_of_responses_httpx_reads_itself_are_cut(
-    status: int, proxy: FaultProxy, fault_image: Pushed, layerscope: Layerscope
+    status: int, exit_code: int, proxy: FaultProxy, fault_image: Pushed, layerscope: Layerscope
 ) -> None:
     headers = {"Location": "/v2/", "WWW-Authenticate": 'Basic realm="x"', "Retry-After": "0"}
     proxy.big_body("/manifests/", status, 2 << 30, headers=headers, times=None)  # 2 GiB, no Content-Length
     proxy.status("/v2/$", 404, times=None)
     start = time.monotonic()
     run = layerscope("analyze", fault_image.at(proxy.host), "-o", "json", "--timeout", "5")
-    assert run.exit_code in (1, 3, 4, 5) and run.exit_code != 0
-    assert_one_line_error(run, run.exit_code)
+    assert_one_line_error(run, exit_code)
     assert time.monotonic() - start < 20
     # The client stopped reading long before the end (socket buffers hold a few MB at most).
     assert all(c.body_bytes < 64 << 20 for c in proxy.calls("/manifests/"))
@@ -443,7 +486,7 @@ def test_cli_blob_cut_forever_is_exit_5_and_not_stored(
     proxy.cut(_blob(fault_image), after=1000, times=None)
     run = layerscope("analyze", fault_image.at(proxy.host), "-o", "json")
     assert_one_line_error(run, 5, contains="download cut")
-    assert store_entries(layerscope) <= len(fault_image.truths) - 1
+    assert _stored([fault_image.truths[0].digest]) == []
 
 
 @pytest.mark.stress

@@ -87,6 +87,7 @@ class LoggedCall:
     status: int | None = None
     body_bytes: int = 0  # response body bytes written to the client
     finished: bool = False
+    received: float = field(default_factory=time.monotonic)  # when the request arrived (time.monotonic())
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

@@ -3,13 +3,20 @@
 - httpx (network I/O) only in layerscope/registry/; click and rich only in layerscope/cli/;
   tabulate only in layerscope/report/; dask/distributed only in the executor; boto3 only where ECR is
   reached (registry credentials, the scan's ECR listing).
-- The pure modules import none of those, nor sqlite3/subprocess/socket.
+- The pure modules import none of those, nor sqlite3/subprocess/socket — directly (AST) and transitively: each
+  pure module is imported alone in a fresh interpreter and what it actually loads is checked (issue #12: the
+  AST walk saw `plan/launch.py` clean while importing it loaded `yaml` through `plan/profile.py`).
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import layerscope
 
@@ -37,9 +44,14 @@ PURE = (
     "plan/launch.py",
     "plan/disk.py",
     "plan/recommend.py",
+    "plan/compat.py",
+    "plan/profile.py",
     "catalog/match.py",
 )
 IMPURE = ("httpx", "click", "rich", "tabulate", "sqlite3", "subprocess", "socket", "dask", "boto3")
+#: what a pure module must not load, even indirectly (yaml: parsing files belongs to the loaders)
+NOT_LOADED = (*IMPURE, "_sqlite3", "distributed", "botocore", "yaml", "ssl", "httpcore", "anyio")
+_PROBE = "import importlib, json, sys; importlib.import_module(sys.argv[1]); print(json.dumps(sorted(sys.modules)))"
 
 
 def _imports(path: Path) -> set[str]:
@@ -78,3 +90,23 @@ def test_the_rules_see_real_imports() -> None:
     # Guard against a walker that finds nothing: the registry client does import httpx, the CLI click.
     modules = _modules()
     assert "httpx" in modules["registry/client.py"] and "click" in modules["cli/app.py"]
+
+
+def _loaded_by(module: str) -> set[str]:
+    """Top-level packages loaded by importing *module* alone in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, module], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    return {name.split(".")[0] for name in json.loads(out)}
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_pure_modules_load_nothing_impure(name: str) -> None:
+    module = "layerscope." + name.removesuffix(".py").replace("/", ".")
+    assert sorted(set(NOT_LOADED) & _loaded_by(module)) == []
+
+
+def test_the_probe_sees_transitive_imports() -> None:
+    # Guard against a probe that sees nothing: the profile file reader loads yaml, the CLI click and rich.
+    assert "yaml" in _loaded_by("layerscope.plan.profile_files")
+    assert {"click", "layerscope"} <= _loaded_by("layerscope.cli.app")
