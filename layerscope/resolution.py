@@ -110,7 +110,8 @@ def index_images(
     if walk.missing:
         entry, exc = walk.missing[0]
         what = f"platform {entry.platform}" if entry.platform else f"entry {entry.digest[:19]}…"
-        absent = f"{len(walk.missing)} of the index's manifests are" if len(walk.missing) > 1 else "it is"
+        more = len(walk.missing) - 1
+        also = f"; {more} more of the index's manifests are missing too" if more else ""
         if platform is not None:
             hint = (
                 "a partial copy of a multi-platform index (as `docker save` writes) holds only some platforms;"
@@ -124,7 +125,7 @@ def index_images(
             )
         else:
             hint = "none of the index's platforms are present: copy the image again with all its platforms"
-        raise NotFoundError(f"{ref}: the manifest of {what} is missing ({absent} absent; {exc.message})", hint=hint)
+        raise NotFoundError(f"{ref}: the manifest of {what} is missing ({exc.message}){also}", hint=hint)
     if not walk.found:
         raise NotFoundError(
             f"{ref} has no image{wanted}", hint=f"platforms in this index: {', '.join(sorted(walk.listed)) or 'none'}"
