@@ -63,7 +63,7 @@ def resolve_baked(
     chains: set[str] = set()
     bases: list[BaseMatch] = []
     undetermined: list[tuple[str, str]] = []
-    unreachable: dict[str, str] = {}  # host -> the first entry that found it down
+    unreachable: set[str] = set()  # hosts that did not answer
     for entry in entries:
         ref = parse_reference(entry.reference)
         host = ref.registry if isinstance(ref, ImageReference) else None
@@ -76,7 +76,7 @@ def resolve_baked(
             images = analyzer.resolve(ref, platform)
         except (RegistryError, ContentError) as exc:
             if isinstance(exc, RegistryUnavailableError) and host is not None and host not in unreachable:
-                unreachable[host] = entry.reference
+                unreachable.add(host)
             cause = exc.message
             declared = declared_base(catalog, entry.reference, entry.os_version, entry.month)
             if declared is not None and declared.family and declared.channel and declared.os_version is None:

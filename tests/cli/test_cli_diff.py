@@ -152,6 +152,7 @@ def test_baked_set_is_added_to_the_node_holding_a(
         ref_a = push(pusher, repo_name, "a", simple_image([base0, a1])).ref
         ref_b = push(pusher, repo_name, "b", simple_image([base0, base1, b2])).ref
         baked = push(pusher, repo_name, "baked", simple_image([base0, base1])).ref
+        unrelated = push(pusher, repo_name, "unrelated", simple_image([_layer("diffbake-other")])).ref
 
     plain = layerscope("diff", ref_a, ref_b, "-o", "json")
     assert plain.exit_code == 0, plain.stderr
@@ -182,6 +183,11 @@ def test_baked_set_is_added_to_the_node_holding_a(
         "extracted_bytes": _extracted(a1),
         "unknown_layers": 0,
     }
+    # A baked set that shares nothing: the node still holds A, so B pulls what it pulls on A alone.
+    other = layerscope("diff", ref_a, ref_b, "--baked", unrelated, "-o", "json").json()["with_baked"]
+    assert other["pull_b_on_a"] == {**plain.json()["pull_b_on_a"], "unknown_layers": 0}
+    assert other["pull_b_on_a"]["compressed_bytes"] == _compressed(base1, b2)
+
     table = layerscope("diff", ref_a, ref_b, "--baked", baked)
     assert table.exit_code == 0, table.stderr
     pull = f"1 layer, {format_size(_compressed(b2))} compressed, {format_size(_extracted(b2))} extracted"
