@@ -148,7 +148,10 @@ class Analyzer:
                 f"{ref} is an artifact ({kind}), not a container image",
                 hint="analyze image references; artifacts such as signatures or SBOMs have no layers to run",
             )
-        require_verifiable(manifest.config, f"{ref}: config {manifest.config.digest[:40]}")
+        # Content that could not be verified is refused before anything is downloaded; foreign layers are
+        # never downloaded, so any digest will do for them.
+        for desc, what in ((manifest.config, "config"), *((x, "layer") for x in manifest.layers if not x.foreign)):
+            require_verifiable(desc, f"{ref}: {what} {desc.digest[:40]}")
         raw = self.store.get_content(manifest.config.digest) if self.store is not None else None
         if raw is None:
             raw = self.source.get_blob(ref, manifest.config, MAX_CONFIG_BYTES)
@@ -161,8 +164,6 @@ class Analyzer:
             )
         for layer in manifest.layers:
             layer_compression(layer.media_type)  # rejects unknown layer types before any download
-            if not layer.foreign:  # foreign layers are never downloaded, so any digest will do
-                require_verifiable(layer, f"{ref}: layer {layer.digest[:40]}")
         return ResolvedImage(ref, str(ref), index_digest, manifest, config)
 
     def _measure(self, ref: Reference, desc: Descriptor, diff_id: str, abort: threading.Event) -> LayerMeasurement:
