@@ -253,3 +253,23 @@ def test_index_of_one_unplatformed_image_in_json_output(
     w.tag(_nest(w, image, levels), "app")
     (found,) = _analyze(layerscope, f"oci:{w.path}:app")
     _assert_layer(found, layer)
+
+
+def test_octet_stream_config_through_the_registry(
+    registry: RegistryProcess, repo_name: str, layerscope: Callable[..., Run]
+) -> None:
+    layer = _layer("reg-octet")
+    config = fixturegen.make_config([layer.diff_id], [{"created_by": "ADD . /"}], docker=True)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {**config.descriptor(), "mediaType": "application/octet-stream"},
+        "layers": [{**layer.descriptor(), "mediaType": DOCKER_LAYER}],
+    }
+    with Pusher(registry.url) as pusher:
+        pusher.push_blob(repo_name, layer.blob.data)
+        pusher.push_blob(repo_name, config.data)
+        digest = pusher.push_json_manifest(repo_name, "old", manifest)
+    (image,) = _analyze(layerscope, f"{registry.host}/{repo_name}:old")
+    assert image["digest"] == digest and image["media_type"] == DOCKER_MANIFEST
+    _assert_layer(image, layer)
