@@ -30,11 +30,13 @@ from layerscope.oci import (
     layer_compression,
     parse_config,
     parse_manifest_or_index,
+    require_verifiable,
 )
 from layerscope.plan.chain import chain_ids
 from layerscope.platforms import PlatformFilter
 from layerscope.pool import DaemonPool
 from layerscope.reference import Reference
+from layerscope.resolution import index_images
 from layerscope.results import ImageResult, LayerResult
 from layerscope.source import ContentSource
 from layerscope.store import MeasurementStore
@@ -112,19 +114,13 @@ class Analyzer:
         self.observer.image_started(str(ref))
         top = self._manifest(ref)
         if isinstance(top, Index):
-            entries = top.images()
-            if platform is not None:
-                entries = tuple(d for d in entries if d.platform is not None and platform.matches(d.platform))
-            if not entries:
-                wanted = f" for platform {platform}" if platform else ""
-                raise NotFoundError(f"{ref} has no image{wanted}", hint=_platforms_hint(top))
-            out = []
-            for entry in entries:
-                child = self._manifest(ref, entry.digest)
-                if not isinstance(child, Manifest):
-                    raise UnsupportedMediaTypeError(f"{ref}: nested indexes are not supported")
-                out.append(self._with_config(ref, child, top.digest))
-            return out
+            return index_images(
+                ref,
+                top,
+                platform,
+                lambda digest: self._manifest(ref, digest),
+                lambda child: self._with_config(ref, child, top.digest),
+            )
         image = self._with_config(ref, top, None)
         if platform is not None and not platform.matches(image.config.platform):
             raise NotFoundError(f"{ref} is {image.config.platform}, not {platform}")
@@ -152,6 +148,10 @@ class Analyzer:
                 f"{ref} is an artifact ({kind}), not a container image",
                 hint="analyze image references; artifacts such as signatures or SBOMs have no layers to run",
             )
+        # Content that could not be verified is refused before anything is downloaded; foreign layers are
+        # never downloaded, so any digest will do for them.
+        for desc, what in ((manifest.config, "config"), *((x, "layer") for x in manifest.layers if not x.foreign)):
+            require_verifiable(desc, f"{ref}: {what} {desc.digest[:40]}")
         raw = self.store.get_content(manifest.config.digest) if self.store is not None else None
         if raw is None:
             raw = self.source.get_blob(ref, manifest.config, MAX_CONFIG_BYTES)
@@ -365,8 +365,3 @@ def _known(known: Mapping[str, LayerMeasurement], digest: str, diff_id: str) -> 
     """The measurement of *digest* in *known*, if it is for the same diff_id."""
     m = known.get(digest)
     return m if m is not None and m.diff_id == diff_id else None
-
-
-def _platforms_hint(index: Index) -> str:
-    names = sorted({str(d.platform) for d in index.images() if d.platform})
-    return f"platforms in this index: {', '.join(names) or 'none'}"

@@ -32,7 +32,7 @@ from layerscope.platforms import PlatformFilter
 from layerscope.reference import ImageReference, parse_reference
 from layerscope.results import DriftInfo, ImageResult
 
-__all__ = ["BakedSet", "apply_baked", "resolve_baked"]
+__all__ = ["BakedSet", "apply_baked", "holding", "resolve_baked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,17 +63,21 @@ def resolve_baked(
     chains: set[str] = set()
     bases: list[BaseMatch] = []
     undetermined: list[tuple[str, str]] = []
-    unreachable: dict[str, RegistryUnavailableError] = {}
+    unreachable: set[str] = set()  # hosts that did not answer
     for entry in entries:
         ref = parse_reference(entry.reference)
         host = ref.registry if isinstance(ref, ImageReference) else None
+        cause: str
         try:
-            if host in unreachable:
-                raise unreachable[host]  # one host that is down costs its retries once, not per entry
+            if host is not None and host in unreachable:
+                # One host that is down costs its retries once, not per entry; the warning still names
+                # this entry and says why it was not tried, rather than repeating another entry's error.
+                raise RegistryUnavailableError(f"registry {host} did not answer earlier in this run; not tried again")
             images = analyzer.resolve(ref, platform)
         except (RegistryError, ContentError) as exc:
-            if isinstance(exc, RegistryUnavailableError) and host is not None:
-                unreachable[host] = exc
+            if isinstance(exc, RegistryUnavailableError) and host is not None and host not in unreachable:
+                unreachable.add(host)
+            cause = exc.message
             declared = declared_base(catalog, entry.reference, entry.os_version, entry.month)
             if declared is not None and declared.family and declared.channel and declared.os_version is None:
                 undetermined.append((declared.family, declared.channel))
@@ -81,13 +85,13 @@ def resolve_baked(
                 bases.append(declared)
                 refs.append(entry.reference)
                 observer.warning(
-                    f"baked image {entry.reference} not resolved ({exc.message}); using its declared revision"
+                    f"baked image {entry.reference} not resolved ({cause}); using its declared revision"
                     f" {declared.os_version}"
                 )
                 continue
             refs.append(entry.reference)
             observer.warning(
-                f"baked image {entry.reference} not resolved ({exc.message}); its layers are unknown"
+                f"baked image {entry.reference} not resolved ({cause}); its layers are unknown"
                 " (give --baked with a digest, or os_version/month in the profile)"
             )
             continue
@@ -98,6 +102,17 @@ def resolve_baked(
             if match is not None:
                 bases.append(match)
     return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined))
+
+
+def holding(baked: BakedSet, image: ImageResult) -> BakedSet:
+    """*baked* plus *image* (its chains and base): the node of `diff --profile/--baked` that holds A too."""
+    chains = {layer.chain_id for layer in image.layers if layer.chain_id is not None}
+    return replace(
+        baked,
+        references=(*baked.references, image.pinned),
+        chain_ids=baked.chain_ids | chains,
+        bases=baked.bases + ((image.base,) if image.base is not None else ()),
+    )
 
 
 def _same_revision(a: BaseMatch, b: BaseMatch) -> bool:

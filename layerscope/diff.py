@@ -14,7 +14,14 @@ blob it still holds, but it unpacks a new snapshot, and Docker's layer store dow
      "only_in_a": [LAYER], "only_in_b": [LAYER],
      "pull_b_on_a": {"layers": n, "compressed_bytes": 0, "extracted_bytes": 0|null},
      "pull_a_on_b": {…},
-     "base": {"same_revision": true|false|null, "same_channel": true|false|null}}
+     "base": {"same_revision": true|false|null, "same_channel": true|false|null},
+     "with_baked": null | {"profile": "name|null", "baked": ["refs of the baked set"],
+                           "pull_b_on_a": NODE_PULL, "pull_a_on_b": NODE_PULL, "warnings": ["…"]}}
+
+`with_baked` (added; null without `--profile`/`--baked`) is the same question on a node that holds the
+other image *and* the baked set (its chains are the union): NODE_PULL = {"layers", "compressed_bytes",
+"extracted_bytes", "unknown_layers"}, where a layer whose cache state is unknown (a baked base of unknown
+revision) is counted as pulled and also counted in `unknown_layers`.
 
 IMAGE = {"reference", "digest", "index_digest", "platform", "layers", "compressed_bytes", "extracted_bytes",
 "base": the analysis JSON `base` object or null}; LAYER = {"index", "digest", "diff_id", "chain_id",
@@ -32,7 +39,7 @@ from typing import Any, TypeVar
 from layerscope.errors import UsageError
 from layerscope.results import ImageResult, LayerResult
 
-__all__ = ["SCHEMA", "DiffLayer", "ImageDiff", "Transfer", "diff_images", "select_one"]
+__all__ = ["SCHEMA", "BakedNode", "DiffLayer", "ImageDiff", "NodePull", "Transfer", "diff_images", "select_one"]
 
 SCHEMA = "layerscope.diff/v1"
 T = TypeVar("T")
@@ -57,6 +64,57 @@ class Transfer:
             "layers": self.layers,
             "compressed_bytes": self.compressed_bytes,
             "extracted_bytes": self.extracted_bytes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NodePull:
+    """What a node pulls for an image whose layers carry `cached` marks; unknown counts as pulled."""
+
+    layers: int
+    compressed_bytes: int
+    extracted_bytes: int | None
+    unknown_layers: int
+
+    @classmethod
+    def of(cls, image: ImageResult) -> NodePull:
+        """From *image*'s per-layer `cached` (baked.apply_baked): every layer not known to be held."""
+        pulled = [layer for layer in image.layers if layer.cached is not True]
+        return cls(
+            layers=len(pulled),
+            compressed_bytes=sum(layer.measurement.compressed_bytes for layer in pulled),
+            extracted_bytes=_sum([layer.measurement.extracted_bytes for layer in pulled]),
+            unknown_layers=sum(1 for layer in pulled if layer.cached is None),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"layers", "compressed_bytes", "extracted_bytes", "unknown_layers"}`."""
+        return {
+            "layers": self.layers,
+            "compressed_bytes": self.compressed_bytes,
+            "extracted_bytes": self.extracted_bytes,
+            "unknown_layers": self.unknown_layers,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BakedNode:
+    """Each image pulled on a node holding the other image and a baked set (profile and/or --baked)."""
+
+    profile: str | None
+    references: tuple[str, ...]
+    b_on_a: NodePull
+    a_on_b: NodePull
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The `with_baked` object."""
+        return {
+            "profile": self.profile,
+            "baked": list(self.references),
+            "pull_b_on_a": self.b_on_a.to_json(),
+            "pull_a_on_b": self.a_on_b.to_json(),
+            "warnings": list(self.warnings),
         }
 
 
@@ -126,6 +184,7 @@ class ImageDiff:
     shared: int  # length of the common chain-ID prefix
     only_in_a: tuple[DiffLayer, ...]
     only_in_b: tuple[DiffLayer, ...]
+    with_baked: BakedNode | None = None  # with --profile/--baked: the node holds the other image and these
 
     @property
     def shared_chain_id(self) -> str | None:
@@ -187,6 +246,7 @@ class ImageDiff:
             "pull_b_on_a": self.pull_b_on_a.to_json(),
             "pull_a_on_b": self.pull_a_on_b.to_json(),
             "base": {"same_revision": self.same_base_revision, "same_channel": self.same_base_channel},
+            "with_baked": self.with_baked.to_json() if self.with_baked is not None else None,
         }
 
 
@@ -204,8 +264,8 @@ def _image(image: ImageResult) -> dict[str, Any]:
     }
 
 
-def diff_images(a: ImageResult, b: ImageResult) -> ImageDiff:
-    """Compare *a* and *b* by chain ID."""
+def diff_images(a: ImageResult, b: ImageResult, with_baked: BakedNode | None = None) -> ImageDiff:
+    """Compare *a* and *b* by chain ID (and, given *with_baked*, on a node holding a baked set too)."""
     shared = _shared_prefix(a.layers, b.layers)
     return ImageDiff(
         a=a,
@@ -213,6 +273,7 @@ def diff_images(a: ImageResult, b: ImageResult) -> ImageDiff:
         shared=shared,
         only_in_a=_only(a.layers, b.layers, shared),
         only_in_b=_only(b.layers, a.layers, shared),
+        with_baked=with_baked,
     )
 
 

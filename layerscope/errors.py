@@ -15,6 +15,7 @@ hint for the user, and the process exit code the CLI uses for it (DESIGN.md, "Co
     │   ├── DigestMismatchError
     │   ├── SizeMismatchError
     │   ├── UnsupportedMediaTypeError
+    │   ├── UnsupportedDigestError        content addressed by an algorithm layerscope cannot verify
     │   ├── InvalidManifestError          malformed manifest, index or config JSON
     │   └── CorruptLayerError             bad gzip/zstd/tar, limits exceeded
     ├── StoreError                       exit 1
@@ -47,6 +48,7 @@ __all__ = [
     "RegistryUnavailableError",
     "SizeMismatchError",
     "StoreError",
+    "UnsupportedDigestError",
     "UnsupportedMediaTypeError",
     "UsageError",
 ]
@@ -136,6 +138,16 @@ class SizeMismatchError(ContentError):
 
 class UnsupportedMediaTypeError(ContentError):
     """A media type layerscope does not understand (schema1, non-image artifacts, unknown layers)."""
+
+
+class UnsupportedDigestError(ContentError):
+    """Content that would have to be read but is addressed by a digest algorithm layerscope cannot verify.
+
+    Such a digest is valid (image-spec descriptor.md allows unregistered algorithms), so a document that
+    only mentions it parses; only fetching it is refused, since its bytes could not be checked.
+    """
+
+    default_hint = "layerscope verifies sha256 and sha512 digests; re-push the image with a sha256-addressed client"
 
 
 class InvalidManifestError(ContentError):

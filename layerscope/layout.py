@@ -12,7 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from layerscope.digest import is_digest, verified_stream, verify_bytes
-from layerscope.errors import InvalidManifestError, NotFoundError, UsageError
+from layerscope.errors import (
+    ContentError,
+    DigestMismatchError,
+    InvalidManifestError,
+    NotFoundError,
+    SizeMismatchError,
+    UsageError,
+)
 from layerscope.oci import (
     MAX_MANIFEST_BYTES,
     Descriptor,
@@ -20,6 +27,7 @@ from layerscope.oci import (
     Manifest,
     parse_descriptor,
     parse_manifest_or_index,
+    require_verifiable,
 )
 from layerscope.reference import LayoutReference, Reference
 
@@ -27,6 +35,30 @@ __all__ = ["REF_NAME", "LayoutSource"]
 
 REF_NAME = "org.opencontainers.image.ref.name"
 _CHUNK = 1 << 20
+
+# Hints that fit a directory on this machine (issue #12): not the registry's "check spelling and
+# credentials" or "a proxy served truncated content".
+_MISSING_HINT = (
+    "the layout is incomplete: it names a blob its blobs/ directory lacks; copy the image again"
+    " (e.g. skopeo copy --all … oci:PATH:TAG), or choose the platforms it holds with --platform"
+)
+_DAMAGED_HINT = "the file under blobs/ was changed or cut short after the layout was written; copy the image again"
+
+
+def _missing(what: str, digest: str, root: object) -> NotFoundError:
+    return NotFoundError(f"{what} {digest[:19]}… is not in layout {root}", hint=_MISSING_HINT)
+
+
+def _damaged(exc: ContentError) -> ContentError:
+    """The same mismatch error, with the hint for a layout file instead of a registry transfer."""
+    return type(exc)(exc.message, hint=_DAMAGED_HINT)
+
+
+def _checked(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    except (SizeMismatchError, DigestMismatchError) as exc:
+        raise _damaged(exc) from None
 
 
 class LayoutSource:
@@ -44,8 +76,8 @@ class LayoutSource:
         return root
 
     def _blob_path(self, root: Path, digest: str) -> Path:
-        if not is_digest(digest):
-            raise InvalidManifestError(f"invalid digest {digest[:80]!r}")
+        # Only verifiable digests name files we read (their encodings are hex: no path tricks either).
+        require_verifiable(Descriptor(media_type="", digest=digest, size=0), f"blob {digest[:40]} of layout {root}")
         algorithm, _, encoded = digest.partition(":")
         return root / "blobs" / algorithm / encoded
 
@@ -55,10 +87,13 @@ class LayoutSource:
             with path.open("rb") as f:
                 data = f.read(cap + 1)
         except FileNotFoundError:
-            raise NotFoundError(f"blob {desc.digest[:19]}… is not in layout {root}") from None
+            raise _missing("blob", desc.digest, root) from None
         if len(data) > cap:
             raise InvalidManifestError(f"blob {desc.digest[:19]}… is over the {cap}-byte limit")
-        verify_bytes(data, desc.digest, desc.size, what=f"blob {desc.digest[:19]}…")
+        try:
+            verify_bytes(data, desc.digest, desc.size, what=f"blob {desc.digest[:19]}… of layout {root}")
+        except (SizeMismatchError, DigestMismatchError) as exc:
+            raise _damaged(exc) from None
         return data
 
     def _top_index(self, root: Path) -> Index:
@@ -76,6 +111,13 @@ class LayoutSource:
         top = self._top_index(root)
         if wanted is None:
             if len(top.manifests) != 1:
+                names = _tags(top)
+                if len(names) > 1:
+                    # index.json lists several tagged images, not the platforms of one: which one is meant?
+                    raise UsageError(
+                        f"layout {root} holds {len(names)} tagged images; name one as oci:PATH:TAG",
+                        hint=f"tags in this layout: {', '.join(names)}",
+                    )
                 return top
             desc = top.manifests[0]
         elif is_digest(wanted):
@@ -85,10 +127,9 @@ class LayoutSource:
         else:
             matches = [d for d in top.manifests if d.annotations.get(REF_NAME) == wanted]
             if not matches:
-                names = sorted({d.annotations.get(REF_NAME, "") for d in top.manifests} - {""})
                 raise NotFoundError(
                     f"tag {wanted!r} not found in layout {root}",
-                    hint=f"tags in this layout: {', '.join(names) or 'none'}",
+                    hint=f"tags in this layout: {', '.join(_tags(top)) or 'none'}",
                 )
             desc = matches[0]
         size = desc.size if desc.size >= 0 else None
@@ -97,8 +138,11 @@ class LayoutSource:
             with path.open("rb") as f:
                 raw = f.read(MAX_MANIFEST_BYTES + 1)
         except FileNotFoundError:
-            raise NotFoundError(f"manifest {desc.digest[:19]}… is not in layout {root}") from None
-        verify_bytes(raw, desc.digest, size, what=f"manifest {desc.digest[:19]}…")
+            raise _missing("manifest", desc.digest, root) from None
+        try:
+            verify_bytes(raw, desc.digest, size, what=f"manifest {desc.digest[:19]}… of layout {root}")
+        except (SizeMismatchError, DigestMismatchError) as exc:
+            raise _damaged(exc) from None
         return parse_manifest_or_index(raw, desc.media_type or None)
 
     def get_blob(self, ref: Reference, descriptor: Descriptor, max_bytes: int) -> bytes:
@@ -108,18 +152,21 @@ class LayoutSource:
     @contextmanager
     def open_blob(self, ref: Reference, descriptor: Descriptor) -> Iterator[Iterator[bytes]]:
         """A verified stream of the blob's chunks."""
-        path = self._blob_path(self._root(ref), descriptor.digest)
+        root = self._root(ref)
+        path = self._blob_path(root, descriptor.digest)
         try:
             f = path.open("rb")
         except FileNotFoundError:
-            raise NotFoundError(f"blob {descriptor.digest[:19]}… is not in layout {ref}") from None
+            raise _missing("blob", descriptor.digest, root) from None
         with f:
             chunks = iter(lambda: f.read(_CHUNK), b"")
-            yield verified_stream(chunks, descriptor.digest, descriptor.size, what=f"blob {descriptor.digest[:19]}…")
+            what = f"blob {descriptor.digest[:19]}… of layout {root}"
+            yield _checked(verified_stream(chunks, descriptor.digest, descriptor.size, what=what))
 
     def read_range(self, ref: Reference, descriptor: Descriptor, offset: int, length: int) -> bytes | None:
         """Bytes of a blob file at *offset* (for estimates; the blob is not verified)."""
-        path = self._blob_path(self._root(ref), descriptor.digest)
+        root = self._root(ref)
+        path = self._blob_path(root, descriptor.digest)
         if offset < 0 or length < 0 or offset + length > descriptor.size:
             return None
         try:
@@ -127,11 +174,16 @@ class LayoutSource:
                 f.seek(offset)
                 data = f.read(length)
         except FileNotFoundError:
-            raise NotFoundError(f"blob {descriptor.digest[:19]}… is not in layout {ref}") from None
+            raise _missing("blob", descriptor.digest, root) from None
         return data if len(data) == length else None
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _tags(index: Index) -> list[str]:
+    """The distinct ref names (tags) of a layout's index.json, sorted."""
+    return sorted({d.annotations.get(REF_NAME, "") for d in index.manifests} - {""})
 
 
 def read_layout_descriptors(root: str | os.PathLike[str]) -> list[Descriptor]:

@@ -9,19 +9,21 @@ https://distribution.github.io/distribution/spec/manifest-v2-2/ for Docker schem
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from layerscope.digest import compute, parse_digest
-from layerscope.errors import InvalidManifestError, UnsupportedMediaTypeError
+from layerscope.digest import compute, is_digest, parse_digest
+from layerscope.errors import InvalidManifestError, UnsupportedDigestError, UnsupportedMediaTypeError
 
 __all__ = [
     "MAX_CONFIG_BYTES",
     "MAX_MANIFEST_BYTES",
     "Compression",
     "Descriptor",
+    "EntryKind",
     "HistoryEntry",
     "ImageConfig",
     "Index",
@@ -31,6 +33,7 @@ __all__ = [
     "layer_compression",
     "parse_config",
     "parse_manifest_or_index",
+    "require_verifiable",
 ]
 
 # Caps on what we parse into memory: the distribution spec suggests registries accept manifests of at
@@ -65,6 +68,10 @@ INDEX_TYPES = frozenset({MediaType.OCI_INDEX, MediaType.DOCKER_LIST})
 MANIFEST_TYPES = frozenset({MediaType.OCI_MANIFEST, MediaType.DOCKER_MANIFEST})
 CONFIG_TYPES = frozenset({MediaType.OCI_CONFIG, MediaType.DOCKER_CONFIG})
 SCHEMA1_TYPES = frozenset({MediaType.DOCKER_SCHEMA1, MediaType.DOCKER_SCHEMA1_SIGNED})
+#: Config media types that Docker Hub-era registries and clients wrote for image configs: moby's puller
+#: treats them as images (docker/distribution#1621, moby/moby#22378 and #30083), so layerscope does too
+#: when every layer is a layer media type (an artifact with such a config has other layers).
+LEGACY_CONFIG_TYPES = frozenset({"application/octet-stream", "application/json", "text/html", ""})
 #: What we send in Accept when fetching a manifest by tag or digest.
 ACCEPT_MANIFESTS = (
     MediaType.OCI_INDEX,
@@ -165,6 +172,11 @@ class Descriptor:
         """True for a foreign / non-distributable layer."""
         return is_foreign(self.media_type)
 
+    @property
+    def verifiable(self) -> bool:
+        """True when the digest's algorithm is one layerscope can verify (sha256, sha512)."""
+        return is_digest(self.digest)
+
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
@@ -181,8 +193,17 @@ class Manifest:
 
     @property
     def is_image(self) -> bool:
-        """True when the config is an image config (not an artifact such as an attestation)."""
-        return self.config.media_type in CONFIG_TYPES and self.artifact_type is None
+        """True when the config is an image config (not an artifact such as an attestation or signature).
+
+        A Docker Hub-era config type (LEGACY_CONFIG_TYPES) counts when every layer is a layer media type.
+        """
+        if self.artifact_type is not None:
+            return False
+        if self.config.media_type in CONFIG_TYPES:
+            return True
+        return self.config.media_type in LEGACY_CONFIG_TYPES and all(
+            layer.media_type in _LAYER_COMPRESSION for layer in self.layers
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,17 +217,33 @@ class Index:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
     def images(self) -> tuple[Descriptor, ...]:
-        """Entries that are images for a real platform: attestations and `unknown/unknown` are skipped."""
-        out = []
-        for d in self.manifests:
-            if d.media_type not in MANIFEST_TYPES:
-                continue
-            if d.platform is None or d.platform.os == "unknown" or d.platform.architecture == "unknown":
-                continue
-            if "vnd.docker.reference.type" in d.annotations:  # buildkit attestation manifests
-                continue
-            out.append(d)
-        return tuple(out)
+        """Entries that are images for a declared platform: attestations and `unknown/unknown` are skipped.
+
+        Entries without `platform` (OPTIONAL in image-index.md) and nested indexes are not listed here:
+        resolution.py follows them.
+        """
+        return tuple(d for d in self.manifests if entry_kind(d) is EntryKind.IMAGE and d.platform is not None)
+
+
+class EntryKind(StrEnum):
+    """What an index entry is, from its descriptor alone."""
+
+    IMAGE = "image"  # an image manifest (its platform may be absent: read it from the config)
+    INDEX = "index"  # a nested index (image-index.md: implementations SHOULD support it)
+    OTHER = "other"  # an attestation, an artifact or an unknown media type: skipped, never an error
+
+
+def entry_kind(d: Descriptor) -> EntryKind:
+    """Classify an index entry (image-index.md: an unknown mediaType MUST NOT generate an error)."""
+    if d.media_type in INDEX_TYPES:
+        return EntryKind.INDEX
+    if d.media_type not in MANIFEST_TYPES or d.artifact_type is not None:
+        return EntryKind.OTHER
+    if "vnd.docker.reference.type" in d.annotations:  # buildkit attestation manifests
+        return EntryKind.OTHER
+    if d.platform is not None and (d.platform.os == "unknown" or d.platform.architecture == "unknown"):
+        return EntryKind.OTHER
+    return EntryKind.IMAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,12 +326,43 @@ def _platform(doc: Any, what: str) -> Platform | None:
     )
 
 
+# The digest grammar of image-spec descriptor.md#digests. A digest of an unregistered algorithm is valid
+# ("Implementations SHOULD allow digests with unrecognized algorithms to pass validation"): it is kept,
+# and refused only when layerscope would have to fetch and verify that content (require_verifiable).
+_DIGEST_GRAMMAR = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
+# Registered algorithms impose their encoding (sha256: 64 lowercase hex, sha512: 128, blake3: 64).
+_REGISTERED = {
+    "sha256": re.compile(r"[a-f0-9]{64}"),
+    "sha512": re.compile(r"[a-f0-9]{128}"),
+    "blake3": re.compile(r"[a-f0-9]{64}"),
+}
+
+
+def _descriptor_digest(value: object, what: str) -> str:
+    if isinstance(value, str) and _DIGEST_GRAMMAR.fullmatch(value):
+        algorithm, _, encoded = value.partition(":")
+        strict = _REGISTERED.get(algorithm)
+        if strict is None or strict.fullmatch(encoded):
+            return value
+    return parse_digest(value, what=what)  # raises with the usual message and hint
+
+
+def require_verifiable(descriptor: Descriptor, what: str) -> None:
+    """Raise UnsupportedDigestError unless layerscope can verify content addressed by *descriptor*."""
+    if not descriptor.verifiable:
+        algorithm = descriptor.digest.partition(":")[0]
+        raise UnsupportedDigestError(
+            f"{what} is addressed by {descriptor.digest[:40]}…, a digest algorithm ({algorithm!r}) layerscope"
+            " cannot verify, so it is not read"
+        )
+
+
 def parse_descriptor(doc: Any, what: str) -> Descriptor:
-    """Parse and validate one descriptor object."""
+    """Parse and validate one descriptor object (the digest may use any algorithm the spec's grammar allows)."""
     if not isinstance(doc, dict):
         raise InvalidManifestError(f"{what} is not an object")
     media_type = _str(doc, "mediaType", what) or ""
-    digest = parse_digest(doc.get("digest"), what=f"{what} digest")
+    digest = _descriptor_digest(doc.get("digest"), f"{what} digest")
     size = doc.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise InvalidManifestError(f"{what}: size must be a non-negative integer")
@@ -344,6 +412,8 @@ def parse_manifest_or_index(raw: bytes, content_type: str | None = None) -> Mani
         if not isinstance(layers, list):
             raise InvalidManifestError("manifest: layers must be a list")
         subject = doc.get("subject")
+        # `subject` is never fetched here: any digest the spec's grammar allows is kept (image-spec
+        # manifest.md; the referrers API is what reads it).
         return Manifest(
             media_type=media_type,
             digest=digest,

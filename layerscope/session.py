@@ -27,6 +27,7 @@ from layerscope.store import MeasurementStore
 if TYPE_CHECKING:
     # Imported where used: a run without a profile never loads YAML, the launch model or the recommender.
     from layerscope.baked import BakedSet
+    from layerscope.diff import ImageDiff
     from layerscope.plan.launch import LaunchParameters
     from layerscope.plan.profile import BakedImage, NodeProfile
     from layerscope.plan.pulllist import PullItem
@@ -195,6 +196,38 @@ class Session:
             top = self.source.get_manifest(ref)
             items.append(PullItem.of(str(ref).split("@", 1)[0], top.digest))
         return items
+
+    def diff(self, ref_a: str, ref_b: str) -> ImageDiff:
+        """`diff`: one image of each reference compared by chain ID; with a baked set, also what each pulls
+        on a node holding the other image and the baked set (the union of their chains)."""
+        from layerscope.diff import BakedNode, NodePull, diff_images, select_one
+
+        platform = self.settings.platform
+        refs = [parse_reference(ref_a), parse_reference(ref_b)]  # both parsed before any network use
+        chosen = []
+        for text, ref in zip((ref_a, ref_b), refs, strict=True):
+            resolved = self.analyzer.resolve(ref, platform)
+            platforms = [str(r.config.platform) for r in resolved]
+            chosen.append(select_one(text, resolved, str(platform) if platform else None, platforms))
+        a, b = self.analyzer.measure_images(chosen)
+        if not self.has_baked_set:
+            return diff_images(a, b)
+        from layerscope.baked import apply_baked, holding
+
+        baked = self.baked()
+        b_on_a = apply_baked(b, holding(baked, a), self.catalog, self.profile)
+        a_on_b = apply_baked(a, holding(baked, b), self.catalog, self.profile)
+        warnings = [
+            f"{label} {image.reference}: {w}" for label, image in (("A", a_on_b), ("B", b_on_a)) for w in image.warnings
+        ]
+        node = BakedNode(
+            profile=self.profile.name if self.profile else None,
+            references=baked.references,
+            b_on_a=NodePull.of(b_on_a),
+            a_on_b=NodePull.of(a_on_b),
+            warnings=tuple(dict.fromkeys(warnings)),
+        )
+        return diff_images(a, b, node)
 
     def analyze(self, refs: Sequence[str]) -> AnalysisRun:
         """The whole `analyze` result."""

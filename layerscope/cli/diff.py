@@ -19,30 +19,20 @@ from layerscope.cli.commands import build_settings, settings_options
 )
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
 def diff(ref_a: str, ref_b: str, fmt: str, output: str | None, **options: Any) -> None:
-    """Compare two images: shared chain, layers only in each, and the bytes pulled each way."""
+    """Compare two images: shared chain, layers only in each, and the bytes pulled each way.
+
+    With --profile/--baked, also what each image pulls on a node that holds the other image and the baked set.
+    """
     with errors():
-        from layerscope.diff import diff_images, select_one
-        from layerscope.errors import UsageError
         from layerscope.output import write_output
-        from layerscope.reference import parse_reference
         from layerscope.report.diff_view import render_diff
         from layerscope.session import Session
 
         progress = not options["no_progress"]
         settings = build_settings(options)
-        if settings.profile or settings.baked:
-            # The node in a diff holds exactly the other image; a baked set would change what "holding A" means.
-            raise UsageError(
-                "diff compares the two images with each other; --profile and --baked do not apply",
-                hint="use 'layerscope analyze REF --profile NAME' for what a node with a baked set pulls",
-            )
-        refs = [parse_reference(ref_a), parse_reference(ref_b)]
         with StderrObserver(progress=progress) as observer, Session(settings, observer) as session:
-            chosen = []
-            for text, ref in zip((ref_a, ref_b), refs, strict=True):
-                resolved = session.analyzer.resolve(ref, settings.platform)
-                platforms = [str(r.config.platform) for r in resolved]
-                platform = str(settings.platform) if settings.platform else None
-                chosen.append(select_one(text, resolved, platform, platforms))
-            a, b = session.analyzer.measure_images(chosen)
-        write_output(render_diff(diff_images(a, b), fmt), output)
+            result = session.diff(ref_a, ref_b)
+            if result.with_baked is not None:
+                for warning in result.with_baked.warnings:
+                    observer.warning(warning)
+        write_output(render_diff(result, fmt), output)

@@ -6,7 +6,7 @@ import json
 
 from tabulate import tabulate
 
-from layerscope.diff import DiffLayer, ImageDiff, Transfer
+from layerscope.diff import BakedNode, DiffLayer, ImageDiff, NodePull, Transfer
 from layerscope.results import ImageResult
 from layerscope.units import format_size
 
@@ -70,6 +70,23 @@ def _transfer(t: Transfer) -> str:
     return f"{_layers(t.layers)}, {_size(t.compressed_bytes)} compressed, {_size(t.extracted_bytes)} extracted"
 
 
+def _node_pull(p: NodePull) -> str:
+    text = f"{_layers(p.layers)}, {_size(p.compressed_bytes)} compressed, {_size(p.extracted_bytes)} extracted"
+    if p.unknown_layers:
+        text += f" ({_layers(p.unknown_layers)} of unknown cache state counted as pulled)"
+    return text
+
+
+def _baked_lines(node: BakedNode) -> list[str]:
+    """What each image pulls on a node holding the other image and the baked set."""
+    what = f"profile {node.profile}" if node.profile else "--baked"
+    held = f"the baked set ({what}: {_layers(len(node.references)).replace('layer', 'image')})"
+    return [
+        f"pulling B on a node holding A and {held}: {_node_pull(node.b_on_a)}",
+        f"pulling A on a node holding B and {held}: {_node_pull(node.a_on_b)}",
+    ]
+
+
 def _image_lines(label: str, image: ImageResult) -> list[str]:
     totals = image.totals
     return [
@@ -103,6 +120,8 @@ def render_table(d: ImageDiff) -> str:
         f"pulling B on a node holding A: {_transfer(d.pull_b_on_a)}",
         f"pulling A on a node holding B: {_transfer(d.pull_a_on_b)}",
     ]
+    if d.with_baked is not None:
+        lines += _baked_lines(d.with_baked)
     return "\n".join(lines) + "\n"
 
 
@@ -126,6 +145,8 @@ def render_markdown(d: ImageDiff) -> str:
         f"- pulling B on a node holding A: {_transfer(d.pull_b_on_a)}",
         f"- pulling A on a node holding B: {_transfer(d.pull_a_on_b)}",
     ]
+    if d.with_baked is not None:
+        lines += [f"- {line}" for line in _baked_lines(d.with_baked)]
     return "\n".join(lines) + "\n"
 
 

@@ -14,8 +14,9 @@ from layerscope.units import format_size
 from scripts import fixturegen
 from tests.integration.conftest import Run
 from tests.support.images import push, simple_image
+from tests.support.ocilayout import OciLayout
 from tests.support.push import Pusher
-from tests.support.registry import RegistryProcess
+from tests.support.registry import RegistryProcess, free_port
 from tests.support.truth import layer_truth
 
 
@@ -141,11 +142,85 @@ def test_multi_platform_needs_platform(fixture_layout: Path, layerscope: Callabl
     assert doc["only_in_a"] == [] and doc["only_in_b"] == []
 
 
-def test_profile_does_not_apply(fixture_layout: Path, layerscope: Callable[..., Run]) -> None:
-    ref = f"oci:{fixture_layout}:linux-gzip"
-    run = layerscope("diff", ref, ref, "--profile", "eks-ws2019-core")
-    assert run.exit_code == 2
-    assert "--profile and --baked do not apply" in run.stderr
+def test_baked_set_is_added_to_the_node_holding_a(
+    registry: RegistryProcess, layerscope: Callable[..., Run], repo_name: str
+) -> None:
+    """Issue #12 item 12: `diff --baked` answers what B pulls on a node holding A *and* the baked set."""
+    base0 = fixturegen.make_layer(fixturegen.linux_base_entries("diffbake-base"))
+    base1, a1, b2 = _layer("diffbake-base-1"), _layer("diffbake-a1"), _layer("diffbake-b2")
+    with Pusher(registry.url) as pusher:
+        ref_a = push(pusher, repo_name, "a", simple_image([base0, a1])).ref
+        ref_b = push(pusher, repo_name, "b", simple_image([base0, base1, b2])).ref
+        baked = push(pusher, repo_name, "baked", simple_image([base0, base1])).ref
+        unrelated = push(pusher, repo_name, "unrelated", simple_image([_layer("diffbake-other")])).ref
+
+    plain = layerscope("diff", ref_a, ref_b, "-o", "json")
+    assert plain.exit_code == 0, plain.stderr
+    assert plain.json()["with_baked"] is None
+
+    run = layerscope("diff", ref_a, ref_b, "--baked", baked, "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    # Holding A alone: base1 and b2 are pulled (unchanged by --baked).
+    assert doc["pull_b_on_a"]["compressed_bytes"] == _compressed(base1, b2)
+    node = doc["with_baked"]
+    assert (
+        node["profile"] is None
+        and len(node["baked"]) == 1
+        and node["baked"][0].endswith(_registry_digest(registry, repo_name, "baked"))
+    )
+    # A ∪ baked holds the chain base0+base1: only b2 is pulled.
+    assert node["pull_b_on_a"] == {
+        "layers": 1,
+        "compressed_bytes": _compressed(b2),
+        "extracted_bytes": _extracted(b2),
+        "unknown_layers": 0,
+    }
+    # B ∪ baked holds base0 but not the chain base0+a1: a1 is pulled.
+    assert node["pull_a_on_b"] == {
+        "layers": 1,
+        "compressed_bytes": _compressed(a1),
+        "extracted_bytes": _extracted(a1),
+        "unknown_layers": 0,
+    }
+    # A baked set that shares nothing: the node still holds A, so B pulls what it pulls on A alone.
+    other = layerscope("diff", ref_a, ref_b, "--baked", unrelated, "-o", "json").json()["with_baked"]
+    assert other["pull_b_on_a"] == {**plain.json()["pull_b_on_a"], "unknown_layers": 0}
+    assert other["pull_b_on_a"]["compressed_bytes"] == _compressed(base1, b2)
+
+    table = layerscope("diff", ref_a, ref_b, "--baked", baked)
+    assert table.exit_code == 0, table.stderr
+    pull = f"1 layer, {format_size(_compressed(b2))} compressed, {format_size(_extracted(b2))} extracted"
+    assert f"pulling B on a node holding A and the baked set (--baked: 1 image): {pull}" in table.stdout
+    markdown = layerscope("diff", ref_a, ref_b, "--baked", baked, "-o", "markdown")
+    assert f"- pulling B on a node holding A and the baked set (--baked: 1 image): {pull}" in markdown.stdout
+
+
+def _registry_digest(registry: RegistryProcess, repo: str, tag: str) -> str:
+    """The manifest digest the registry holds for repo:tag (read with the independent client)."""
+    with Pusher(registry.url) as pusher:
+        _, _, digest = pusher.get_manifest(repo, tag)
+    assert digest is not None
+    return digest
+
+
+def test_profile_with_unknown_baked_revision_counts_unknown_as_pulled(
+    fixture_layout: Path, layerscope: Callable[..., Run]
+) -> None:
+    closed = f"mcr.microsoft.com=127.0.0.1:{free_port()}"  # the profile's baked base cannot be resolved
+    linux, app = f"oci:{fixture_layout}:linux-gzip", f"oci:{fixture_layout}:windows-app"
+    run = layerscope("diff", linux, app, "--profile", "eks-ws2019-core", "--mirror", closed, "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    node = run.json()["with_baked"]
+    assert node["profile"] == "eks-ws2019-core"
+    layout = OciLayout(fixture_layout)
+    sizes = [x["size"] for x in layout.json_blob(layout.resolve("windows-app")["digest"])["layers"]]
+    # The two base layers' cache state is unknown (the AMI's revision is not known): counted as pulled.
+    assert node["pull_b_on_a"]["layers"] == 5 and node["pull_b_on_a"]["unknown_layers"] == 2
+    assert node["pull_b_on_a"]["compressed_bytes"] == sum(sizes)
+    # The Linux image cannot run on the Windows node: said on stderr and in the document.
+    assert any("cannot run on the Windows node" in w for w in node["warnings"])
+    assert "cannot run on the Windows node" in run.stderr
 
 
 def test_missing_image_is_exit_4(fixture_layout: Path, layerscope: Callable[..., Run]) -> None:

@@ -191,3 +191,32 @@ def test_linux_image_on_a_windows_profile_warns(fixture_layout: Path, layerscope
     )
     assert run.exit_code == 0
     assert any("cannot run on the Windows node" in w for w in run.json()["images"][0]["warnings"])
+
+
+def test_each_unresolved_baked_image_warns_with_its_own_cause(
+    registry: RegistryProcess, fixture_layout: Path, layerscope: Callable[..., Run]
+) -> None:
+    """Issue #12 item 10: every warning named the first failure's repository and error."""
+    closed = f"127.0.0.1:{free_port()}"  # nothing listens: connection refused
+    refused_a, refused_b = f"{closed}/team/first:1", f"{closed}/team/second:2"
+    missing = f"{registry.host}/team/absent:3"  # the registry answers 404
+    run = layerscope(
+        "analyze",
+        f"oci:{fixture_layout}:linux-gzip",
+        *("--baked", refused_a, "--baked", missing, "--baked", refused_b),
+        "--timeout",
+        "2",
+        "-o",
+        "json",
+    )
+    assert run.exit_code == 0, run.stderr
+    warnings = {line.split(" not resolved ", 1)[0]: line for line in run.stderr.splitlines() if "not resolved" in line}
+    assert set(warnings) == {f"layerscope: warning: baked image {r}" for r in (refused_a, missing, refused_b)}
+    first = warnings[f"layerscope: warning: baked image {refused_a}"]
+    absent = warnings[f"layerscope: warning: baked image {missing}"]
+    second = warnings[f"layerscope: warning: baked image {refused_b}"]
+    assert "team/first" in first and "refused" in first.lower()
+    assert "team/absent" in absent and "404" in absent and "team/first" not in absent
+    # Same host as the first: not contacted again, and said so, without the first image's repository.
+    assert f"registry {closed} did not answer earlier in this run" in second
+    assert "team/first" not in second and "Connection refused" not in second

@@ -1,4 +1,8 @@
-"""A minimal reader of OCI image layout directories, for tests (independent of layerscope).
+"""A minimal reader and writer of OCI image layout directories, for tests (independent of layerscope).
+
+`LayoutWriter` builds layouts from documents written out in the tests (so a test can hold exactly the
+index, manifest or config the spec allows: entries without `platform`, nested indexes, other config
+media types, unregistered digest algorithms) with hashlib and json only.
 
 Spec: https://github.com/opencontainers/image-spec/blob/main/image-layout.md
 """
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["INDEX_TYPES", "MANIFEST_TYPES", "REF_NAME", "OciLayout", "walk_descriptors"]
+__all__ = ["INDEX_TYPES", "MANIFEST_TYPES", "REF_NAME", "LayoutWriter", "OciLayout", "walk_descriptors"]
 
 REF_NAME = "org.opencontainers.image.ref.name"
 INDEX_TYPES = frozenset(
@@ -100,3 +104,33 @@ def walk_descriptors(
         yield desc
 
     return visit(descriptor)
+
+
+class LayoutWriter:
+    """Write an OCI image layout: blobs under `blobs/sha256/`, `oci-layout`, and `index.json` on `tag`/`finish`."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        (self.path / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        (self.path / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}', encoding="utf-8")
+        self.entries: list[dict[str, Any]] = []
+
+    def blob(self, data: bytes, media_type: str, **extra: Any) -> dict[str, Any]:
+        """Store *data*; return its descriptor (with *extra* keys such as `platform`)."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        (self.path / "blobs" / "sha256" / digest[7:]).write_bytes(data)
+        return {"mediaType": media_type, "digest": digest, "size": len(data), **extra}
+
+    def document(self, doc: dict[str, Any], media_type: str | None = None, **extra: Any) -> dict[str, Any]:
+        """Store a JSON document (a manifest, index or config); its descriptor's mediaType is *media_type*
+        or the document's own."""
+        return self.blob(json.dumps(doc, indent=2).encode(), media_type or doc["mediaType"], **extra)
+
+    def tag(self, descriptor: dict[str, Any], name: str | None = None) -> None:
+        """List *descriptor* in index.json (tagged *name*, if given) and rewrite index.json."""
+        entry = dict(descriptor)
+        if name is not None:
+            entry["annotations"] = {**entry.get("annotations", {}), REF_NAME: name}
+        self.entries.append(entry)
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": self.entries}
+        (self.path / "index.json").write_text(json.dumps(index, indent=2), encoding="utf-8")

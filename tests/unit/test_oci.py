@@ -111,7 +111,12 @@ def test_artifact_manifest_is_not_an_image() -> None:
             InvalidManifestError,
         ),
         (
-            json.dumps(_manifest(config={"mediaType": "x", "digest": "md5:" + "0" * 32, "size": 1})).encode(),
+            # outside the spec's digest grammar (upper-case algorithm), and sha256 with upper-case hex
+            json.dumps(_manifest(config={"mediaType": "x", "digest": "MD5:" + "0" * 32, "size": 1})).encode(),
+            InvalidManifestError,
+        ),
+        (
+            json.dumps(_manifest(config={"mediaType": "x", "digest": "sha256:" + "A" * 64, "size": 1})).encode(),
             InvalidManifestError,
         ),
         (json.dumps(_manifest(config={"mediaType": "x", "digest": D1, "size": -1})).encode(), InvalidManifestError),
