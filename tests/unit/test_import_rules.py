@@ -47,6 +47,10 @@ PURE = (
     "plan/compat.py",
     "plan/profile.py",
     "catalog/match.py",
+    "resolution.py",
+    "diff.py",
+    "gate.py",
+    "units.py",
 )
 IMPURE = ("httpx", "click", "rich", "tabulate", "sqlite3", "subprocess", "socket", "dask", "boto3")
 #: what a pure module must not load, even indirectly (yaml: parsing files belongs to the loaders)
