@@ -8,10 +8,11 @@ against its own config's diff_id (`check_layer`), so a result never depends on w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -421,17 +422,23 @@ def _checked_future(work: Future[LayerMeasurement], desc: Descriptor, diff_id: s
     out: Future[LayerMeasurement] = Future()
 
     def done(f: Future[LayerMeasurement]) -> None:
+        if out.done():
+            return  # cancelled by wait_or_abort after another failure: nobody waits for it
         if f.cancelled():
             out.cancel()
             out.set_running_or_notify_cancel()  # wakes whoever waits on *out*
             return
         error = f.exception()
-        try:
-            if error is not None:
-                raise error
-            out.set_result(_checked(f.result(), desc, diff_id))
-        except BaseException as exc:  # carried by the future to whoever waits
-            out.set_exception(exc)
+        # InvalidStateError: *out* was cancelled meanwhile (an error in a done-callback would be logged).
+        with contextlib.suppress(InvalidStateError):
+            try:
+                if error is not None:
+                    raise error
+                out.set_result(_checked(f.result(), desc, diff_id))
+            except InvalidStateError:
+                raise
+            except BaseException as exc:  # carried by the future to whoever waits
+                out.set_exception(exc)
 
     work.add_done_callback(done)
     return out
