@@ -199,7 +199,8 @@ class Analyzer:
                     raise
         finally:
             self.observer.layer_done(desc.digest)
-        if self.store is not None:
+        if self.store is not None and result.diff_id == diff_id:
+            # Kept only when the config that asked agrees: a run that fails on a lying config stores nothing.
             self.store.put(result)
         return result
 
