@@ -50,8 +50,8 @@ from tests.support.registry import RegistryProcess
 # -- checkpoint ---------------------------------------------------------------------------------------
 
 
-def _result_for(digest: str) -> ImageResult:
-    m = LayerMeasurement(digest=digest, compressed_bytes=10, size_source=SizeSource.MEASURED, diff_id=digest)
+def _result_for(digest: str, source: SizeSource = SizeSource.MEASURED) -> ImageResult:
+    m = LayerMeasurement(digest=digest, compressed_bytes=10, size_source=source, diff_id=digest, uncompressed_bytes=20)
     from layerscope.oci import Platform
     from layerscope.results import LayerResult
 
@@ -74,6 +74,18 @@ def test_checkpoint_survives_a_torn_last_line(tmp_path: Path) -> None:
     assert done == {"host/a:1", "host/c:1"} and len(known) == 2
     checkpoint.remove()
     assert checkpoint.load() == (set(), {})
+
+
+def test_a_resumed_scan_does_not_lend_attached_numbers_to_other_images(tmp_path: Path) -> None:
+    # Issue #12 item 3: what an attachment said was for its own image; the checkpoint does not spread it.
+    checkpoint = Checkpoint(tmp_path / "scan.jsonl")
+    with checkpoint.writer() as w:
+        w.record("host/x:1", [_result_for("sha256:" + "1" * 64, SizeSource.ATTACHED)])
+        w.record("host/y:1", [_result_for("sha256:" + "2" * 64, SizeSource.MEASURED)])
+        w.record("host/z:1", [_result_for("sha256:" + "3" * 64, SizeSource.GZIP_ISIZE)])
+    done, known = checkpoint.load()
+    assert done == {"host/x:1", "host/y:1", "host/z:1"}
+    assert list(known) == ["sha256:" + "2" * 64]
 
 
 # -- targets and filters ------------------------------------------------------------------------------
