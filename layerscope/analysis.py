@@ -108,6 +108,11 @@ class Analyzer:
         self._inflight: dict[tuple[str, str], Future[LayerMeasurement]] = {}
         self._closing = threading.Event()
 
+    @property
+    def pool(self) -> DaemonPool:
+        """The run's local worker pool (the `threads` executor runs on it too)."""
+        return self._pool
+
     def close(self) -> None:
         """Stop the pool: pending measurements are cancelled, running ones stop within one chunk."""
         self._closing.set()

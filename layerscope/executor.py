@@ -267,7 +267,8 @@ class ThreadExecutor:
     """Measures tasks on the local worker pool (pool.py) over one content source (the default, as a protocol).
 
     The first failure ends `measure` at once: the other streams stop within one chunk, tasks not started
-    are cancelled, and `close` never waits for a stuck download (daemon workers).
+    are cancelled, and `close` never waits for a stuck download (daemon workers). Given *pool* (the
+    analyzer's), it runs there and leaves closing it to its owner: one local pool per run.
     """
 
     def __init__(
@@ -276,11 +277,13 @@ class ThreadExecutor:
         store: MeasurementStore | None = None,
         workers: int = 4,
         observer: Observer | None = None,
+        pool: DaemonPool | None = None,
     ) -> None:
         self._source = source
         self._store = store
         self._observer = observer or NullObserver()
-        self._pool = DaemonPool(workers, name="layer-task")
+        self._owns_pool = pool is None
+        self._pool = pool if pool is not None else DaemonPool(workers, name="layer-task")
 
     def _one(self, task: LayerTask, abort: threading.Event) -> LayerMeasurement:
         self._observer.layer_started(task.digest, task.size)
@@ -304,8 +307,9 @@ class ThreadExecutor:
         return check_results(tasks, {task.digest: future.result() for future, task in futures.items()})
 
     def close(self) -> None:
-        """Stop the pool: pending tasks are cancelled, running ones are not waited for."""
-        self._pool.shutdown(cancel_futures=True)
+        """Stop the pool (if this executor made it): pending tasks are cancelled, running ones not waited for."""
+        if self._owns_pool:
+            self._pool.shutdown(cancel_futures=True)
 
 
 class DaskExecutor:
@@ -414,11 +418,12 @@ def make_executor(
     *,
     workers: int = 4,
     observer: Observer | None = None,
+    pool: DaemonPool | None = None,
 ) -> Executor:
-    """The executor *spec* names (see parse_executor)."""
+    """The executor *spec* names (see parse_executor); `threads` runs on *pool* when given."""
     kind, address = parse_executor(spec)
     if kind == "threads":
-        return ThreadExecutor(source, store, workers, observer)
+        return ThreadExecutor(source, store, workers, observer, pool)
     return DaskExecutor(settings, address, observer=observer)
 
 
