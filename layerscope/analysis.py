@@ -2,14 +2,17 @@
 
 `Analyzer` holds one content source, the measurement store and a bounded thread pool; layers of all
 requested images are measured concurrently and a layer shared by several images is measured once.
+The work is shared, never the check: every image checks every measurement it uses — however obtained —
+against its own config's diff_id (`check_layer`), so a result never depends on which image came first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, wait
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -17,8 +20,14 @@ from typing import TYPE_CHECKING
 from layerscope import estimate
 from layerscope.catalog import BaseMatch, Catalog, base_measurements, match_base
 from layerscope.digest import is_digest
-from layerscope.errors import CorruptLayerError, InvalidManifestError, NotFoundError, UnsupportedMediaTypeError
-from layerscope.measurement import LayerMeasurement, SizeSource
+from layerscope.errors import (
+    CorruptLayerError,
+    InvalidManifestError,
+    LayerscopeError,
+    NotFoundError,
+    UnsupportedMediaTypeError,
+)
+from layerscope.measurement import LayerMeasurement, SizeSource, check_layer
 from layerscope.observer import NullObserver, Observer
 from layerscope.oci import (
     MAX_CONFIG_BYTES,
@@ -34,7 +43,7 @@ from layerscope.oci import (
 )
 from layerscope.plan.chain import chain_ids
 from layerscope.platforms import PlatformFilter
-from layerscope.pool import DaemonPool
+from layerscope.pool import Aborted, DaemonPool, abortable, wait_or_abort
 from layerscope.reference import Reference
 from layerscope.resolution import index_images
 from layerscope.results import ImageResult, LayerResult
@@ -53,10 +62,6 @@ class Mode(StrEnum):
     EXACT = "exact"  # stream and count every byte (or reuse an exact stored measurement)
     ESTIMATE = "estimate"  # labelled estimates from a few bytes; unknown where none is safe
     ESTIMATE_OR_EXACT = "estimate-or-exact"  # estimates, measuring exactly where none is safe
-
-
-class _Aborted(Exception):
-    """A layer stream stopped because another layer of the same run failed (never reaches the user)."""
 
 
 def default_workers() -> int:
@@ -94,15 +99,21 @@ class Analyzer:
         self.mode = mode
         #: Where exact measurements run instead of this pool (executor.py: Dask, ...); None: the pool.
         self.executor = executor
-        self._remote: dict[str, LayerMeasurement] = {}
+        self._remote: dict[tuple[str, str], LayerMeasurement] = {}
         self.catalog = catalog
         self.source = source
         self.store = store
         self.observer = observer or NullObserver()
         self._pool = DaemonPool(workers or default_workers())
         self._lock = threading.Lock()
-        self._inflight: dict[str, Future[LayerMeasurement]] = {}
+        # Shared work by (blob digest, diff_id algorithm); each image checks the result itself.
+        self._inflight: dict[tuple[str, str], Future[LayerMeasurement]] = {}
         self._closing = threading.Event()
+
+    @property
+    def pool(self) -> DaemonPool:
+        """The run's local worker pool (the `threads` executor runs on it too)."""
+        return self._pool
 
     def close(self) -> None:
         """Stop the pool: pending measurements are cancelled, running ones stop within one chunk."""
@@ -167,6 +178,8 @@ class Analyzer:
         return ResolvedImage(ref, str(ref), index_digest, manifest, config)
 
     def _measure(self, ref: Reference, desc: Descriptor, diff_id: str, abort: threading.Event) -> LayerMeasurement:
+        """The blob's measurement (shared by every image that has it): not checked against *diff_id* here,
+        which only picks the stored record and the hash algorithm; each image checks it (_checked)."""
         if self.store is not None:
             stored = self.store.get(desc.digest)
             if stored is not None and stored.diff_id == diff_id:
@@ -182,7 +195,7 @@ class Analyzer:
             with self.source.open_blob(ref, desc) as chunks:
                 stream = self._progress(desc.digest, chunks, abort)
                 try:
-                    result = measure_layer(stream, desc, expected_diff_id=diff_id)
+                    result = measure_layer(stream, desc, algorithm=_algorithm(diff_id))
                 except CorruptLayerError:
                     # Corrupt data may be the registry's fault (bytes damaged in transit or at rest) rather
                     # than the image's: read to the end so the digest check can say which (exit message).
@@ -191,7 +204,8 @@ class Analyzer:
                     raise
         finally:
             self.observer.layer_done(desc.digest)
-        if self.store is not None:
+        if self.store is not None and result.diff_id == diff_id:
+            # Kept only when the config that asked agrees: a run that fails on a lying config stores nothing.
             self.store.put(result)
         return result
 
@@ -211,22 +225,24 @@ class Analyzer:
         return estimate.to_measurement(desc, compression, found)
 
     def _progress(self, digest: str, chunks: Iterator[bytes], abort: threading.Event) -> Iterator[bytes]:
-        for chunk in chunks:
-            if abort.is_set() or self._closing.is_set():
-                # Another layer of this run failed (or we are closing): stop reading now, so the error is
-                # reported at once rather than after every other download finishes.
-                raise _Aborted(digest)
+        for chunk in abortable(chunks, abort, digest):
+            if self._closing.is_set():
+                # Closing (another layer of this run failing sets *abort*): stop reading now, so the error
+                # is reported at once rather than after every other download finishes.
+                raise Aborted(digest)
             self.observer.layer_progress(digest, len(chunk))
             yield chunk
 
     def _submit(
         self, ref: Reference, desc: Descriptor, diff_id: str, abort: threading.Event
     ) -> Future[LayerMeasurement]:
+        """The shared measurement of *desc* (submitted by the first image that needs it)."""
+        key = (desc.digest, _algorithm(diff_id))
         with self._lock:
-            future = self._inflight.get(desc.digest)
+            future = self._inflight.get(key)
             if future is None:
                 future = self._pool.submit(self._measure, ref, desc, diff_id, abort)
-                self._inflight[desc.digest] = future
+                self._inflight[key] = future
             return future
 
     def _foreign(self, desc: Descriptor, diff_id: str) -> LayerMeasurement:
@@ -258,56 +274,76 @@ class Analyzer:
         return match, tuple(out)
 
     def _measure_remote(
-        self, images: Sequence[ResolvedImage], known: Mapping[str, LayerMeasurement]
-    ) -> dict[str, LayerMeasurement]:
-        """Exact measurements from the executor of layers neither known nor stored (each digest once a run)."""
+        self, images: Sequence[ResolvedImage], known: Sequence[Mapping[str, LayerMeasurement]]
+    ) -> dict[tuple[str, str], LayerMeasurement]:
+        """Exact measurements from the executor of layers neither known nor stored (each digest once a run).
+
+        Keyed by (digest, diff_id algorithm); each image checks them against its own config (measure_images).
+        """
         from layerscope.executor import LayerTask
 
         assert self.executor is not None
-        tasks: dict[str, LayerTask] = {}
-        for image in images:
+        tasks: dict[tuple[str, str], LayerTask] = {}
+        for image, mine in zip(images, known, strict=True):
             for desc, diff_id in zip(image.manifest.layers, image.config.diff_ids, strict=True):
-                if desc.foreign or _known(known, desc.digest, diff_id) or desc.digest in self._remote:
+                key = (desc.digest, _algorithm(diff_id))
+                if desc.foreign or _known(mine, desc.digest, diff_id) or key in self._remote or key in tasks:
                     continue
                 stored = self.store.get(desc.digest) if self.store is not None else None
                 if stored is not None and stored.diff_id == diff_id:
-                    self._remote[desc.digest] = stored
-                elif desc.digest not in tasks:
-                    tasks[desc.digest] = LayerTask.of(image.ref, desc, diff_id)
+                    self._remote[key] = stored
+                else:
+                    tasks[key] = LayerTask.of(image.ref, desc, diff_id)
         if tasks:
             measured = self.executor.measure(list(tasks.values()))
-            for m in measured.values():
+            for key, task in tasks.items():
+                # The executor checked it against the task already; checked here again before it is kept,
+                # since an executor is a plug-in point (executor.py) and the store must only hold the truth.
+                m = check_layer(measured[task.digest], digest=task.digest, size=task.size, diff_id=task.diff_id)
                 if self.store is not None:
                     self.store.put(m)
-            self._remote.update(measured)
+                self._remote[key] = m
         return self._remote
 
     def measure_images(
-        self, images: Sequence[ResolvedImage], known: Mapping[str, LayerMeasurement] | None = None
+        self,
+        images: Sequence[ResolvedImage],
+        known: Mapping[str, LayerMeasurement] | None = None,
+        attached: Sequence[Mapping[str, LayerMeasurement]] | None = None,
     ) -> list[ImageResult]:
         """Measure every layer of *images* (each unique blob once, concurrently) and build results.
 
-        *known* maps layer digests to measurements obtained elsewhere (attached analyses); one is used
-        when its diff_id matches the image's config.
+        *known* maps layer digests to exact measurements this user made earlier (a scan's checkpoint),
+        usable for any image; *attached*, one map per image, holds what was read from analyses attached
+        to that image, usable for that image only (issue #12: an attachment is trusted only for its
+        subject). A measurement is used when its diff_id matches the image's config.
         """
         known = known or {}
-        remote = self._measure_remote(images, known) if self.executor is not None and self.mode is Mode.EXACT else {}
+        per_image = [{**known, **mine} for mine in attached] if attached is not None else [known] * len(images)
+        if len(per_image) != len(images):
+            raise ValueError("one attached map per image")
+        exact_remote = self.executor is not None and self.mode is Mode.EXACT
+        remote = self._measure_remote(images, per_image) if exact_remote else {}
         pending: list[list[Future[LayerMeasurement] | LayerMeasurement]] = []
+        shared: list[Future[LayerMeasurement]] = []
         abort = threading.Event()
-        for image in images:
+        for image, mine in zip(images, per_image, strict=True):
             row: list[Future[LayerMeasurement] | LayerMeasurement] = []
             for desc, diff_id in zip(image.manifest.layers, image.config.diff_ids, strict=True):
-                hit = _known(known, desc.digest, diff_id)
+                hit = _known(mine, desc.digest, diff_id)
+                key = (desc.digest, _algorithm(diff_id))
                 if desc.foreign:
                     row.append(self._foreign(desc, diff_id))
                 elif hit is not None:
-                    row.append(hit)
-                elif desc.digest in remote:
-                    row.append(remote[desc.digest])
+                    row.append(_checked_now(hit, desc, diff_id))
+                elif key in remote:
+                    row.append(_checked_now(remote[key], desc, diff_id))
                 else:
-                    row.append(self._submit(image.ref, desc, diff_id, abort))
+                    work = self._submit(image.ref, desc, diff_id, abort)
+                    shared.append(work)
+                    row.append(_checked_future(work, desc, diff_id))
             pending.append(row)
-        self._wait_or_fail([item for row in pending for item in row if isinstance(item, Future)], abort)
+        self._wait_or_fail([item for row in pending for item in row if isinstance(item, Future)], shared, abort)
         results = []
         for image, row in zip(images, pending, strict=True):
             measured = [item.result() if isinstance(item, Future) else item for item in row]
@@ -339,26 +375,79 @@ class Analyzer:
             )
         return results
 
-    def _wait_or_fail(self, futures: list[Future[LayerMeasurement]], abort: threading.Event) -> None:
-        """Wait for *futures*; on the first failure stop the others and raise it at once."""
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in done if f.exception() is not None), None)
-        if failed is None:
-            return
-        abort.set()
-        with self._lock:
-            # Forget what did not finish well, so a later call (the next batch of a scan) measures it again.
-            for digest, future in list(self._inflight.items()):
-                if future in futures and (not future.done() or future.exception() is not None):
-                    del self._inflight[digest]
-        error = failed.exception()
-        assert error is not None
-        raise error
+    def _wait_or_fail(
+        self,
+        checked: list[Future[LayerMeasurement]],
+        shared: list[Future[LayerMeasurement]],
+        abort: threading.Event,
+    ) -> None:
+        """Wait for the per-image *checked* futures; on the first failure stop the *shared* work, raise it."""
+        try:
+            wait_or_abort(checked, abort)
+        except BaseException:
+            for future in shared:
+                future.cancel()
+            with self._lock:
+                # Forget what did not finish well, so a later call (the next batch of a scan) measures it again.
+                ours = {id(f) for f in shared}
+                for key, future in list(self._inflight.items()):
+                    if id(future) in ours and (not future.done() or future.cancelled() or future.exception()):
+                        del self._inflight[key]
+            raise
 
     def analyze(self, refs: Sequence[Reference], platform: PlatformFilter | None = None) -> list[ImageResult]:
         """Resolve and measure every image of *refs*."""
         images = [image for ref in refs for image in self.resolve(ref, platform)]
         return self.measure_images(images)
+
+
+def _algorithm(diff_id: str) -> str:
+    """The hash algorithm of *diff_id* (sha256 for all but exotic images)."""
+    return diff_id.partition(":")[0] or "sha256"
+
+
+def _checked(m: LayerMeasurement, desc: Descriptor, diff_id: str) -> LayerMeasurement:
+    """*m* as layer *desc* of an image whose config names *diff_id*: exact ones must match it."""
+    if not m.exact:
+        return m  # an estimate (estimate modes) hashes nothing: there is no diff_id to compare
+    return check_layer(m, digest=desc.digest, size=desc.size, diff_id=diff_id)
+
+
+def _checked_now(m: LayerMeasurement, desc: Descriptor, diff_id: str) -> LayerMeasurement | Future[LayerMeasurement]:
+    """_checked(...), or a failed future carrying its error (raised in image order with the others)."""
+    try:
+        return _checked(m, desc, diff_id)
+    except LayerscopeError as exc:
+        failed: Future[LayerMeasurement] = Future()
+        failed.set_exception(exc)
+        return failed
+
+
+def _checked_future(work: Future[LayerMeasurement], desc: Descriptor, diff_id: str) -> Future[LayerMeasurement]:
+    """A future of *work*'s result checked for this image (*work* may be shared with other images)."""
+    out: Future[LayerMeasurement] = Future()
+
+    def done(f: Future[LayerMeasurement]) -> None:
+        if out.done():
+            return  # cancelled by wait_or_abort after another failure: nobody waits for it
+        if f.cancelled():
+            out.cancel()
+            out.set_running_or_notify_cancel()  # wakes whoever waits on *out*
+            return
+        error = f.exception()
+        # InvalidStateError: *out* was cancelled meanwhile (an error in a done-callback would be logged).
+        with contextlib.suppress(InvalidStateError):
+            try:
+                if error is not None:
+                    raise error
+                out.set_result(_checked(f.result(), desc, diff_id))
+            except InvalidStateError:
+                raise
+            except BaseException as exc:  # carried by the future to whoever waits
+                out.set_exception(exc)
+
+    work.add_done_callback(done)
+    return out
 
 
 def _known(known: Mapping[str, LayerMeasurement], digest: str, diff_id: str) -> LayerMeasurement | None:

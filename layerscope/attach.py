@@ -25,7 +25,10 @@ Reading checks the document against the image's own manifest and config: same ma
 digests, and per layer the same digest, diff_id and compressed size; only exact measurements are taken.
 A document that fails any check is ignored as a whole (with a warning) and the layers are measured.
 Trust: an attachment is as trustworthy as whoever may push to the repository — the same people who
-could replace the image itself. Measurements read from one get `size_source` `attached`.
+could replace the image itself. So its measurements are used for its subject only — that image manifest,
+in that repository — never for the same layer in another image or repository of the batch (issue #12),
+and each image still checks each of them against its own config's diff_id. Measurements read from one
+get `size_source` `attached`.
 An artifact without `artifactType` whose config media type is ours (what clients before image-spec
 1.1, such as oras-py, push) is accepted too: the spec derives a referrer's artifact type that way.
 """
@@ -290,7 +293,8 @@ def measure_with_attachments(
 ) -> list[ImageResult]:
     """Measure *images*, reading layers from attached analyses (*use_attached*) and attaching results.
 
-    *known* adds measurements from elsewhere (a scan's checkpoint). With *attach*, an image whose
+    *known* adds measurements from elsewhere (a scan's checkpoint), for any image; what an attachment
+    holds is used for the image it is attached to only. With *attach*, an image whose
     attached analysis already holds the same numbers gets no new artifact, so repeated runs do not
     grow the referrers list.
     """
@@ -300,12 +304,8 @@ def measure_with_attachments(
         looked = attachments.find_many([images[i] for i in registry_images])
         for i, hit in zip(registry_images, looked, strict=True):
             found[i] = hit
-    known = dict(known or {})
-    if use_attached:
-        for hit in found:
-            if hit is not None:
-                known.update(hit.measurements)
-    results = analyzer.measure_images(images, known=known)
+    attached = [dict(hit.measurements) if use_attached and hit is not None else {} for hit in found]
+    results = analyzer.measure_images(images, known=known, attached=attached)
     if attach and attachments is not None:
         elsewhere = sorted({str(image.ref) for image in images if not isinstance(image.ref, ImageReference)})
         if elsewhere:

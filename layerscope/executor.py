@@ -1,4 +1,4 @@
-"""Where per-layer measurements run: a thread pool here, or tasks on a Dask distributed cluster.
+"""Where per-layer measurements run: the local worker pool (pool.py), or tasks on a Dask distributed cluster.
 
 A task is plain data — `LayerTask` (reference string, descriptor as a dict, expected diff_id) — and the
 worker entry point `measure_task(task, settings)` opens its own content source and measurement store
@@ -6,6 +6,10 @@ from `WorkerSettings` (registry hosts, plain http, the store path), once per wor
 can run in another process or on another machine: nothing unpicklable (connections, locks, SQLite
 handles) crosses the wire, and the result comes back as `LayerMeasurement.to_dict()` (or an error
 record, re-raised here as the same `LayerscopeError` class with its hint).
+
+Whatever comes back is checked before it is used or stored, as a local measurement is: the digest,
+the compressed size, exactness, and the diff_id of every task that asked for the blob (issue #12:
+a worker's answer is trusted no further than the bytes it counted).
 
 Each unique layer is measured once: the analyzer submits one task per digest, and a Dask task's key
 is derived from the digest, so two clients of one scheduler asking for the same layer at the same
@@ -23,8 +27,8 @@ import atexit
 import importlib
 import logging
 import threading
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,9 +36,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from layerscope import errors
 from layerscope.errors import CorruptLayerError, LayerscopeError, UsageError
 from layerscope.measure import measure_layer
-from layerscope.measurement import LayerMeasurement
+from layerscope.measurement import LayerMeasurement, check_layer
 from layerscope.observer import NullObserver, Observer
 from layerscope.oci import Descriptor, parse_descriptor
+from layerscope.pool import DaemonPool, abortable, wait_or_abort
 from layerscope.reference import Reference, parse_reference
 
 if TYPE_CHECKING:
@@ -48,6 +53,7 @@ __all__ = [
     "LayerTask",
     "ThreadExecutor",
     "WorkerSettings",
+    "check_results",
     "make_executor",
     "measure_task",
     "measure_with",
@@ -142,24 +148,57 @@ class Executor(Protocol):
         ...
 
 
-def measure_with(task: LayerTask, source: ContentSource, store: MeasurementStore | None) -> LayerMeasurement:
-    """Measure one layer from *source*: the store's copy when it has one, else stream and count it."""
+def measure_with(
+    task: LayerTask,
+    source: ContentSource,
+    store: MeasurementStore | None,
+    abort: threading.Event | None = None,
+    observer: Observer | None = None,
+) -> LayerMeasurement:
+    """Measure one layer from *source*: the store's copy when it has one, else stream and count it.
+
+    With *abort*, the stream stops within one chunk once it is set (another task of the batch failed).
+    """
     ref, desc = task.parsed()
     if store is not None:
         stored = store.get(desc.digest)
         if stored is not None and stored.diff_id == task.diff_id:
             return stored
-    with source.open_blob(ref, desc) as chunks:
+    with source.open_blob(ref, desc) as blob:
+        chunks: Iterable[bytes] = blob if abort is None else abortable(blob, abort, desc.digest)
+        if observer is not None:
+            chunks = _reporting(chunks, desc.digest, observer)
+        stream = iter(chunks)
         try:
-            result = measure_layer(chunks, desc, expected_diff_id=task.diff_id)
+            result = measure_layer(stream, desc, expected_diff_id=task.diff_id)
         except CorruptLayerError:
             # As in the analyzer: read to the end so the digest check can say whether the registry lied.
-            for _ in chunks:
+            for _ in stream:
                 pass
             raise
     if store is not None:
         store.put(result)
     return result
+
+
+def _reporting(chunks: Iterable[bytes], digest: str, observer: Observer) -> Iterator[bytes]:
+    for chunk in chunks:
+        observer.layer_progress(digest, len(chunk))
+        yield chunk
+
+
+def check_results(tasks: Sequence[LayerTask], measured: dict[str, LayerMeasurement]) -> dict[str, LayerMeasurement]:
+    """*measured*, once every task's answer is an exact measurement of its blob with the task's diff_id.
+
+    Every task is checked, also those `_unique` left out as repeats of a digest: the work is shared,
+    the check is not.
+    """
+    for task in tasks:
+        m = measured.get(task.digest)
+        if m is None:
+            raise LayerscopeError(f"no measurement came back for layer {task.digest}")
+        check_layer(m, digest=task.digest, size=task.size, diff_id=task.diff_id)
+    return measured
 
 
 # -- the worker side ---------------------------------------------------------------------------------
@@ -211,17 +250,26 @@ def _result(task: LayerTask, doc: dict[str, Any]) -> LayerMeasurement:
         if not (isinstance(cls, type) and issubclass(cls, LayerscopeError)):
             cls = LayerscopeError
         raise cls(str(error.get("message")), hint=error.get("hint"))
-    m = LayerMeasurement.from_dict(doc["measurement"])
+    try:
+        m = LayerMeasurement.from_dict(doc["measurement"])
+    except (KeyError, ValueError, TypeError):
+        raise LayerscopeError(f"a worker's answer for layer {task.digest} is malformed") from None
     if m.digest != task.digest:
         raise LayerscopeError(f"a worker answered for {m.digest[:19]}… when asked for {task.digest[:19]}…")
-    return m
+    # As for a local measurement: exact, the blob's size, the diff_id the image config names.
+    return check_layer(m, digest=task.digest, size=task.size, diff_id=task.diff_id)
 
 
 # -- executors ---------------------------------------------------------------------------------------
 
 
 class ThreadExecutor:
-    """Measures tasks on a local thread pool over one content source (the default, as a protocol)."""
+    """Measures tasks on the local worker pool (pool.py) over one content source (the default, as a protocol).
+
+    The first failure ends `measure` at once: the other streams stop within one chunk, tasks not started
+    are cancelled, and `close` never waits for a stuck download (daemon workers). Given *pool* (the
+    analyzer's), it runs there and leaves closing it to its owner: one local pool per run.
+    """
 
     def __init__(
         self,
@@ -229,32 +277,39 @@ class ThreadExecutor:
         store: MeasurementStore | None = None,
         workers: int = 4,
         observer: Observer | None = None,
+        pool: DaemonPool | None = None,
     ) -> None:
         self._source = source
         self._store = store
         self._observer = observer or NullObserver()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer-task")
+        self._owns_pool = pool is None
+        self._pool = pool if pool is not None else DaemonPool(workers, name="layer-task")
+
+    def _one(self, task: LayerTask, abort: threading.Event) -> LayerMeasurement:
+        self._observer.layer_started(task.digest, task.size)
+        try:
+            return measure_with(task, self._source, self._store, abort, self._observer)
+        finally:
+            self._observer.layer_done(task.digest)
 
     def measure(self, tasks: Sequence[LayerTask]) -> dict[str, LayerMeasurement]:
-        """Measure *tasks* concurrently."""
-        futures = {}
-        for task in _unique(tasks):
-            self._observer.layer_started(task.digest, task.size)
-            futures[self._pool.submit(measure_with, task, self._source, self._store)] = task
-        out: dict[str, LayerMeasurement] = {}
+        """Measure *tasks* concurrently; the first failure stops the rest and is raised."""
+        abort = threading.Event()
+        futures: dict[Future[LayerMeasurement], LayerTask] = {
+            self._pool.submit(self._one, task, abort): task for task in _unique(tasks)
+        }
         try:
-            for future in as_completed(futures):
-                task = futures[future]
-                self._observer.layer_done(task.digest)
-                out[task.digest] = future.result()
+            wait_or_abort(list(futures), abort)
         finally:
+            abort.set()  # also on KeyboardInterrupt: nothing keeps streaming for a run that ended
             for future in futures:
                 future.cancel()
-        return out
+        return check_results(tasks, {task.digest: future.result() for future, task in futures.items()})
 
     def close(self) -> None:
-        """Stop the pool."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the pool (if this executor made it): pending tasks are cancelled, running ones not waited for."""
+        if self._owns_pool:
+            self._pool.shutdown(cancel_futures=True)
 
 
 class DaskExecutor:
@@ -281,14 +336,20 @@ class DaskExecutor:
         if address is None:
             # Processes, not threads: measuring is CPU work (inflate, hashing, tar parsing) and each
             # worker process gets its own GIL. Bound to loopback, no dashboard: nothing listens outside.
-            self._cluster = distributed.LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=threads_per_worker,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            try:
+                self._cluster = distributed.LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=threads_per_worker,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            except (RuntimeError, OSError) as exc:
+                raise LayerscopeError(
+                    f"cannot start a local Dask cluster: {str(exc).splitlines()[0] if str(exc) else exc!r}",
+                    hint="retry, or start a scheduler and workers and pass --executor dask://HOST:PORT",
+                ) from None
             address = self._cluster.scheduler_address
         try:
             self._client: Any = distributed.Client(address, set_as_default=False, timeout=connect_timeout)
@@ -324,7 +385,7 @@ class DaskExecutor:
             pending = [f for f in futures if not f.done()]
             if pending:
                 self._client.cancel(pending)
-        return out
+        return check_results(tasks, out)
 
     def _close_cluster(self) -> None:
         if self._cluster is not None:
@@ -357,11 +418,12 @@ def make_executor(
     *,
     workers: int = 4,
     observer: Observer | None = None,
+    pool: DaemonPool | None = None,
 ) -> Executor:
-    """The executor *spec* names (see parse_executor)."""
+    """The executor *spec* names (see parse_executor); `threads` runs on *pool* when given."""
     kind, address = parse_executor(spec)
     if kind == "threads":
-        return ThreadExecutor(source, store, workers, observer)
+        return ThreadExecutor(source, store, workers, observer, pool)
     return DaskExecutor(settings, address, observer=observer)
 
 

@@ -56,7 +56,12 @@ class Fleet:
             settings = session.settings
             worker_settings = WorkerSettings.of(settings.registry_config(), settings.store_path)
             self.executor = make_executor(
-                options.executor, worker_settings, session.source, session.store, workers=settings.concurrency or 4
+                options.executor,
+                worker_settings,
+                session.source,
+                session.store,
+                workers=settings.concurrency or 4,
+                pool=session.analyzer.pool,  # one local worker pool per run (issue #13)
             )
             session.analyzer.executor = self.executor
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 from layerscope.decompress import DEFAULT_ZSTD_MAX_WINDOW, MAGIC_BYTES, decompress, sniff
 from layerscope.digest import Hasher, hasher_for, parse_digest
-from layerscope.errors import CorruptLayerError, DigestMismatchError, SizeMismatchError, UnsupportedMediaTypeError
-from layerscope.measurement import LayerMeasurement, SizeSource
+from layerscope.errors import CorruptLayerError, SizeMismatchError, UnsupportedMediaTypeError
+from layerscope.measurement import LayerMeasurement, SizeSource, diff_id_mismatch
 from layerscope.oci import Compression, Descriptor, layer_compression
 from layerscope.tarwalk import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_HEADER_BYTES, TarWalker
 
@@ -83,11 +83,15 @@ def measure_layer(
     *,
     expected_diff_id: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    algorithm: str | None = None,
 ) -> LayerMeasurement:
-    """Measure a layer blob streamed as *chunks*; check its diff_id against *expected_diff_id* if given."""
+    """Measure a layer blob streamed as *chunks*; check its diff_id against *expected_diff_id* if given.
+
+    The diff_id is hashed with *algorithm*, else that of *expected_diff_id*, else sha256.
+    """
     if expected_diff_id is not None:
         parse_digest(expected_diff_id, what="expected diff_id")
-    algorithm = expected_diff_id.partition(":")[0] if expected_diff_id else "sha256"
+    algorithm = algorithm or (expected_diff_id.partition(":")[0] if expected_diff_id else "sha256")
     threaded = descriptor.size >= _THREAD_MIN_BYTES
     reader = _ReadAhead(chunks, _READ_AHEAD) if threaded else None
     try:
@@ -117,11 +121,7 @@ def measure_layer(
         )
     diff_id = f"{algorithm}:{sink.hasher.hexdigest()}"
     if expected_diff_id is not None and diff_id != expected_diff_id:
-        raise DigestMismatchError(
-            f"layer {descriptor.digest}: uncompressed content hashes to {diff_id}, "
-            f"the image config's diff_id is {expected_diff_id}",
-            hint="the layer does not belong to this image config (or the registry served wrong content)",
-        )
+        raise diff_id_mismatch(descriptor.digest, diff_id, expected_diff_id)
     return LayerMeasurement(
         digest=descriptor.digest,
         compressed_bytes=source.count,

@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from layerscope.errors import ContentError, DigestMismatchError
 from layerscope.oci import Compression
 
-__all__ = ["LayerMeasurement", "SizeSource"]
+__all__ = ["LayerMeasurement", "SizeSource", "check_layer", "diff_id_mismatch"]
 
 
 class SizeSource(StrEnum):
@@ -75,3 +76,29 @@ class LayerMeasurement:
         if not isinstance(values["digest"], str):
             raise TypeError("digest must be a string")
         return cls(**values)
+
+
+def diff_id_mismatch(digest: str, actual: str | None, expected: str) -> DigestMismatchError:
+    """The error of a layer whose uncompressed content does not hash to the image config's diff_id."""
+    return DigestMismatchError(
+        f"layer {digest}: uncompressed content hashes to {actual}, the image config's diff_id is {expected}",
+        hint="the layer does not belong to this image config (or the registry served wrong content)",
+    )
+
+
+def check_layer(m: LayerMeasurement, *, digest: str, size: int, diff_id: str) -> LayerMeasurement:
+    """*m*, if it is an exact measurement of blob *digest* (*size* bytes) whose content hashes to *diff_id*.
+
+    Applied to every use of a measurement by every image, wherever it came from (this run's stream, the
+    store, another image's in-flight measurement, an executor): work is shared by digest, the check is
+    per image (issue #12: a shared blob must not skip the diff_id check of all but the first image).
+    """
+    if m.digest != digest:
+        raise ContentError(f"a measurement of {m.digest} was offered for layer {digest}")
+    if not m.exact or m.uncompressed_bytes is None:
+        raise ContentError(f"layer {digest}: the measurement offered as exact is {m.size_source}")
+    if m.compressed_bytes != size:
+        raise ContentError(f"layer {digest}: measured {m.compressed_bytes} bytes, the descriptor says {size}")
+    if m.diff_id != diff_id:
+        raise diff_id_mismatch(digest, m.diff_id, diff_id)
+    return m

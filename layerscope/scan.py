@@ -47,7 +47,7 @@ from layerscope.errors import (
     StoreError,
     UsageError,
 )
-from layerscope.measurement import LayerMeasurement
+from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.reference import ImageReference
 from layerscope.results import AnalysisRun, ImageResult
 
@@ -278,7 +278,9 @@ class Checkpoint:
             except (ValueError, TypeError, KeyError, AttributeError):
                 continue  # a torn last line from a killed run, or a foreign line
             done.add(doc["reference"])
-            known.update((m.digest, m) for m in layers)
+            # What this scan measured serves any image; what it read from an attachment served that
+            # image only and is read again from it (issue #12), never lent to another repository's layer.
+            known.update((m.digest, m) for m in layers if m.exact and m.size_source is not SizeSource.ATTACHED)
         return done, known
 
     @contextmanager

@@ -8,6 +8,9 @@ A file that is not a healthy SQLite database (garbage, truncated, damaged pages)
 `NAME.corrupt-TIME` with its WAL files — when opening, or when a query first finds the damage — and a
 fresh store takes its place. A store that cannot be used otherwise (locked past the busy timeout, not
 writable, another program's database) is left untouched: the run measures without it, with one warning.
+Threads share one connection under one lock; each operation remembers which connection (generation) it
+used, so when several threads hit the same corruption, one replaces the store and the others retry on the
+fresh one — no write is dropped because another thread recovered first (issue #12).
 Not to be confused with a node's image cache (DESIGN.md, "Words").
 """
 
@@ -20,8 +23,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from layerscope.digest import verify_bytes
 from layerscope.errors import ContentError, StoreError
@@ -35,6 +40,21 @@ _BUSY_TIMEOUT_MS = 30_000
 # Errors that mean "this file is not a (healthy) SQLite database": such a store is moved aside and started
 # afresh. Anything else (locked, read-only, a foreign database with its own `layers` table) is left alone.
 _CORRUPT = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+#: Tries of one operation: the first, and retries after a corrupt store was replaced (by this or another thread).
+_ATTEMPTS = 3
+T = TypeVar("T")
+
+
+def _one(cur: sqlite3.Cursor) -> Any:
+    return cur.fetchone()
+
+
+def _all(cur: sqlite3.Cursor) -> list[Any]:
+    return cur.fetchall()
+
+
+def _nothing(cur: sqlite3.Cursor) -> None:
+    return None
 
 
 def _is_corrupt(exc: sqlite3.Error) -> bool:
@@ -82,15 +102,19 @@ class MeasurementStore:
         self.path = path
         self._observer = observer or NullObserver()
         self._lock = threading.Lock()
+        self._warn_lock = threading.Lock()
         self._warned = False
-        self._recovered = False
+        #: Bumped each time the connection is replaced (under _lock); see _recover.
+        self._generation = 0
         self._inode: int | None = None
         self._conn = self._open()
 
     def _warn(self, message: str) -> None:
-        if not self._warned:
+        with self._warn_lock:
+            if self._warned:
+                return
             self._warned = True
-            self._observer.warning(message)
+        self._observer.warning(message)
 
     def _connect(self, target: str) -> sqlite3.Connection:
         conn = sqlite3.connect(target, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None)
@@ -157,37 +181,54 @@ class MeasurementStore:
                     return "nowhere (it could not be renamed)"
         return aside.name
 
-    def _recover(self, exc: sqlite3.Error) -> bool:
-        """A store found corrupt while in use: move it aside (once) and continue on a fresh one."""
-        if self.path is None or self._recovered or not _is_corrupt(exc):
+    def _recover(self, exc: sqlite3.Error, generation: int) -> bool:
+        """After *exc* on connection *generation*: True when the caller should retry on a fresh connection.
+
+        A store found corrupt while in use is moved aside and replaced by a fresh one. When another thread
+        replaced the connection since the caller used it, the caller just retries (its error came from the
+        old file). Called with _lock held, so the check and the replacement are one step.
+        """
+        if self._generation != generation:
+            return True
+        if self.path is None or not _is_corrupt(exc):
             return False
-        self._recovered = True
-        with self._lock:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            try:
-                # Another process may have replaced it already: then only reconnect.
-                same = os.stat(self.path).st_ino == self._inode
-            except OSError:
-                same = False
-            aside = self._move_aside() if same else "by another process"
-            try:
-                self._conn = self._connect_file()
-            except (OSError, sqlite3.DatabaseError):
-                self._conn = self._connect(":memory:")
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.close()
+        try:
+            # Another process may have replaced it already: then only reconnect.
+            same = os.stat(self.path).st_ino == self._inode
+        except OSError:
+            same = False
+        aside = self._move_aside() if same else "by another process"
+        try:
+            self._conn = self._connect_file()
+        except (OSError, sqlite3.DatabaseError):
+            self._conn = self._connect(":memory:")
+        self._generation += 1
         self._warn(f"measurement store {self.path} is corrupt ({exc}); moved aside {aside}, starting afresh")
         return True
+
+    def _run(self, sql: str, args: tuple[object, ...], fetch: Callable[[sqlite3.Cursor], T]) -> T:
+        """Execute *sql* and *fetch* its result under the lock; a corrupt store is replaced and it is retried.
+
+        Raises sqlite3.DatabaseError when the store cannot be used (callers decide: miss, warning, error).
+        """
+        for _ in range(_ATTEMPTS):
+            with self._lock:
+                generation = self._generation
+                try:
+                    return fetch(self._conn.execute(sql, args))
+                except sqlite3.DatabaseError as exc:
+                    if not self._recover(exc, generation):
+                        raise
+        raise sqlite3.DatabaseError(f"the store was replaced {_ATTEMPTS} times during one operation")
 
     def get(self, digest: str) -> LayerMeasurement | None:
         """The stored measurement of *digest* (size_source `store`), or None."""
         try:
-            with self._lock:
-                row = self._conn.execute(
-                    "SELECT schema, record, checksum FROM layers WHERE digest = ?", (digest,)
-                ).fetchone()
+            row = self._run("SELECT schema, record, checksum FROM layers WHERE digest = ?", (digest,), _one)
         except sqlite3.DatabaseError as exc:
-            if not self._recover(exc):
-                self._warn(f"measurement store read failed ({exc}); measuring instead")
+            self._warn(f"measurement store read failed ({exc}); measuring instead")
             return None
         if row is None:
             return None
@@ -210,28 +251,22 @@ class MeasurementStore:
             return
         record = json.dumps(replace(m, size_source=SizeSource.MEASURED).to_dict(), sort_keys=True)
         row = (m.digest, m.diff_id, SCHEMA_VERSION, record, _checksum(record), time.time())
-        for _ in range(2):  # a second time only after a corrupt store was replaced by a fresh one
-            try:
-                with self._lock:
-                    self._conn.execute(
-                        "INSERT OR REPLACE INTO layers (digest, diff_id, schema, record, checksum, stored_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        row,
-                    )
-                return
-            except sqlite3.DatabaseError as exc:
-                if not self._recover(exc):
-                    self._warn(f"measurement store write failed ({exc}); results are not kept")
-                    return
+        try:
+            self._run(
+                "INSERT OR REPLACE INTO layers (digest, diff_id, schema, record, checksum, stored_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+                _nothing,
+            )
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"measurement store write failed ({exc}); results are not kept")
 
     def get_content(self, digest: str) -> bytes | None:
         """A stored manifest or config, re-verified against its digest (a mismatch is a miss), or None."""
         try:
-            with self._lock:
-                row = self._conn.execute("SELECT data FROM contents WHERE digest = ?", (digest,)).fetchone()
+            row = self._run("SELECT data FROM contents WHERE digest = ?", (digest,), _one)
         except sqlite3.DatabaseError as exc:
-            if not self._recover(exc):
-                self._warn(f"measurement store read failed ({exc}); fetching instead")
+            self._warn(f"measurement store read failed ({exc}); fetching instead")
             return None
         if row is None or not isinstance(row[0], bytes):
             return None
@@ -250,39 +285,33 @@ class MeasurementStore:
         except ContentError:
             return
         try:
-            with self._lock:
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO contents (digest, data, stored_at) VALUES (?, ?, ?)",
-                    (digest, data, time.time()),
-                )
+            self._run(
+                "INSERT OR REPLACE INTO contents (digest, data, stored_at) VALUES (?, ?, ?)",
+                (digest, data, time.time()),
+                _nothing,
+            )
         except sqlite3.DatabaseError as exc:
-            if not self._recover(exc):
-                self._warn(f"measurement store write failed ({exc}); results are not kept")
+            self._warn(f"measurement store write failed ({exc}); results are not kept")
 
-    def _query(self, sql: str, *args: object) -> sqlite3.Cursor:
-        """Run *sql* for stats/prune; a corrupt store is replaced once, other failures are a StoreError."""
-        for _ in range(2):
-            try:
-                with self._lock:
-                    return self._conn.execute(sql, args)
-            except sqlite3.DatabaseError as exc:
-                if not self._recover(exc):
-                    raise StoreError(f"measurement store {self.path}: {exc}") from None
-        raise StoreError(f"measurement store {self.path} cannot be used")  # pragma: no cover
+    def _query(self, sql: str, *args: object, fetch: Callable[[sqlite3.Cursor], T]) -> T:
+        """Run *sql* for stats/prune (result read under the lock); failures other than corruption: StoreError."""
+        try:
+            return self._run(sql, args, fetch)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"measurement store {self.path}: {exc}") from None
 
     def stats(self) -> dict[str, int | str | None]:
         """Entry count and file size, for `layerscope store stats`."""
-        (count,) = self._query("SELECT COUNT(*) FROM layers").fetchone()
+        (count,) = self._query("SELECT COUNT(*) FROM layers", fetch=_one)
         size = self.path.stat().st_size if self.path and self.path.exists() else None
         return {"path": str(self.path) if self.path else None, "entries": int(count), "file_bytes": size}
 
     def prune(self, older_than_seconds: float) -> int:
         """Delete entries stored more than *older_than_seconds* ago; return how many."""
         cutoff = time.time() - older_than_seconds
-        cur = self._query("DELETE FROM layers WHERE stored_at < ?", cutoff)
-        removed = int(cur.rowcount)
-        self._query("DELETE FROM contents WHERE stored_at < ?", cutoff)
-        self._query("PRAGMA wal_checkpoint(TRUNCATE)")
+        removed = self._query("DELETE FROM layers WHERE stored_at < ?", cutoff, fetch=lambda cur: int(cur.rowcount))
+        self._query("DELETE FROM contents WHERE stored_at < ?", cutoff, fetch=_nothing)
+        self._query("PRAGMA wal_checkpoint(TRUNCATE)", fetch=_all)
         return removed
 
     def close(self) -> None:

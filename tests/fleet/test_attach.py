@@ -268,3 +268,31 @@ def test_attach_on_a_layout_reference_says_nothing_was_attached(
     run = layerscope("analyze", f"oci:{fixture_layout}:linux-gzip", "--attach", "-o", "json", "--no-store")
     assert run.exit_code == 0, run.stderr
     assert "not in a registry, nothing attached" in run.stderr
+
+
+def test_an_attachment_is_used_for_its_own_image_and_repository_only(
+    registry: RegistryProcess, pusher: Pusher, repo_name: str, tmp_path: Path, layerscope: Callable[..., Run]
+) -> None:
+    # Issue #12 item 3: an analysis attached to image X in repo X must not supply numbers for the same
+    # layer in image Y of repo Y analysed in the same batch. X's attachment claims 1000 bytes more for
+    # the shared layer than it has (within the rules verify_document can check), so a leak shows.
+    shared = _layer("attach-shared", 90, 4000)
+    own_x, own_y = _layer("attach-x", 90, 2000), _layer("attach-y", 90, 2000)
+    x = push(pusher, f"{repo_name}-x", "v1", simple_image([shared, own_x]))
+    y = push(pusher, f"{repo_name}-y", "v1", simple_image([shared, own_y]))
+    config_digest = json.loads(pusher.get_manifest(x.repo, x.digest)[0])["config"]["digest"]
+    doc = json.loads(_document(x, config_digest, [shared, own_x]))
+    doc["layers"][0]["measurement"]["uncompressed_bytes"] += 1000
+    _oras_attach(registry, pusher, x, json.dumps(doc).encode(), tmp_path, "2026-03-01T00:00:00Z")
+    for refs in ([x.ref, y.ref], [y.ref, x.ref]):
+        mark = registry.mark()
+        run = layerscope("analyze", *refs, "--use-attached", "-o", "json", "--no-store")
+        assert run.exit_code == 0, run.stderr
+        images = {image["reference"]: image["layers"] for image in run.json()["images"]}
+        assert [layer["size_source"] for layer in images[x.ref]] == ["attached", "attached"]
+        assert images[x.ref][0]["uncompressed_bytes"] == shared.expected.uncompressed_size + 1000
+        assert [layer["size_source"] for layer in images[y.ref]] == ["measured", "measured"]
+        for layer, truth in zip(images[y.ref], [shared, own_y], strict=True):
+            _assert_truth(layer, truth)
+        assert shared.digest in {r.digest for r in registry.blob_gets(mark, repo=y.repo, status=200)}
+        assert not {r.digest for r in registry.blob_gets(mark, repo=x.repo)} & {shared.digest, own_x.digest}

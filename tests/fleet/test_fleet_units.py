@@ -18,8 +18,24 @@ import pytest
 
 from layerscope.analysis import ResolvedImage
 from layerscope.attach import build_document, verify_document
-from layerscope.errors import AuthenticationError, InvalidManifestError, LayerscopeError, NotFoundError, UsageError
-from layerscope.executor import DaskExecutor, LayerTask, WorkerSettings, _result, measure_task, parse_executor
+from layerscope.errors import (
+    AuthenticationError,
+    ContentError,
+    DigestMismatchError,
+    InvalidManifestError,
+    LayerscopeError,
+    NotFoundError,
+    UsageError,
+)
+from layerscope.executor import (
+    DaskExecutor,
+    LayerTask,
+    ThreadExecutor,
+    WorkerSettings,
+    _result,
+    measure_task,
+    parse_executor,
+)
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.oci import Manifest, parse_config, parse_manifest_or_index
 from layerscope.reference import ImageReference
@@ -34,8 +50,8 @@ from tests.support.registry import RegistryProcess
 # -- checkpoint ---------------------------------------------------------------------------------------
 
 
-def _result_for(digest: str) -> ImageResult:
-    m = LayerMeasurement(digest=digest, compressed_bytes=10, size_source=SizeSource.MEASURED, diff_id=digest)
+def _result_for(digest: str, source: SizeSource = SizeSource.MEASURED) -> ImageResult:
+    m = LayerMeasurement(digest=digest, compressed_bytes=10, size_source=source, diff_id=digest, uncompressed_bytes=20)
     from layerscope.oci import Platform
     from layerscope.results import LayerResult
 
@@ -58,6 +74,18 @@ def test_checkpoint_survives_a_torn_last_line(tmp_path: Path) -> None:
     assert done == {"host/a:1", "host/c:1"} and len(known) == 2
     checkpoint.remove()
     assert checkpoint.load() == (set(), {})
+
+
+def test_a_resumed_scan_does_not_lend_attached_numbers_to_other_images(tmp_path: Path) -> None:
+    # Issue #12 item 3: what an attachment said was for its own image; the checkpoint does not spread it.
+    checkpoint = Checkpoint(tmp_path / "scan.jsonl")
+    with checkpoint.writer() as w:
+        w.record("host/x:1", [_result_for("sha256:" + "1" * 64, SizeSource.ATTACHED)])
+        w.record("host/y:1", [_result_for("sha256:" + "2" * 64, SizeSource.MEASURED)])
+        w.record("host/z:1", [_result_for("sha256:" + "3" * 64, SizeSource.GZIP_ISIZE)])
+    done, known = checkpoint.load()
+    assert done == {"host/x:1", "host/y:1", "host/z:1"}
+    assert list(known) == ["sha256:" + "2" * 64]
 
 
 # -- targets and filters ------------------------------------------------------------------------------
@@ -217,6 +245,50 @@ def test_worker_errors_come_back_as_the_same_class_with_their_hint() -> None:
         _result(task, {"measurement": _measurement(_resolved()[1][0]).to_dict()})
 
 
+def test_worker_answers_are_checked_like_local_measurements() -> None:
+    # Issue #12 item 4: a worker's answer is checked for diff_id, size and exactness, not just its digest.
+    image, layers = _resolved()
+    task = LayerTask.of(image.ref, image.manifest.layers[0], image.config.diff_ids[0])
+    assert _result(task, {"measurement": _measurement(layers[0]).to_dict()}).digest == task.digest
+    lies: list[tuple[type[Exception], str, dict[str, Any]]] = [
+        (DigestMismatchError, "diff_id is", {"diff_id": "sha256:" + "0" * 64}),
+        (ContentError, "offered as exact", {"size_source": SizeSource.GZIP_ISIZE}),
+        (ContentError, "offered as exact", {"uncompressed_bytes": None}),
+        (ContentError, "descriptor says", {"compressed_bytes": layers[0].expected.size + 1}),
+    ]
+    for error, words, change in lies:
+        with pytest.raises(error, match=words):
+            _result(task, {"measurement": _measurement(layers[0], **change).to_dict()})
+    with pytest.raises(LayerscopeError, match="malformed"):
+        _result(task, {"measurement": {"digest": task.digest}})
+
+
+def test_each_task_of_a_shared_blob_is_checked(registry: RegistryProcess, tmp_path: Path) -> None:
+    # Two tasks for one blob naming different diff_ids: measured once (_unique), checked twice.
+    from tests.support.images import push
+    from tests.support.push import Pusher
+
+    layers = [_layer("shared-task", 1, 800)]
+    with Pusher(registry.url) as pusher:
+        push(pusher, "t/shared-task", "v1", simple_image(layers))
+    ref = ImageReference(registry.host, "t/shared-task", "v1")
+    e = layers[0].expected
+    good = LayerTask(str(ref), {"mediaType": layers[0].blob.media_type, "digest": e.digest, "size": e.size}, e.diff_id)
+    wrong = LayerTask(good.reference, good.descriptor, "sha256:" + "0" * 64)
+    from layerscope.sources import RoutingSource
+
+    source = RoutingSource(RegistryConfig(plain_http=True))
+    executor = ThreadExecutor(source, None, workers=2)
+    try:
+        assert executor.measure([good, good])[e.digest].diff_id == e.diff_id
+        for tasks in ([good, wrong], [wrong, good]):
+            with pytest.raises(DigestMismatchError, match="0" * 64):
+                executor.measure(tasks)
+    finally:
+        executor.close()
+        source.close()
+
+
 def test_dask_cluster_by_address_measures_and_reports_errors(
     registry: RegistryProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -247,6 +319,10 @@ def test_dask_cluster_by_address_measures_and_reports_errors(
             assert got[e.digest].extracted_bytes == e.extracted_bytes
             with pytest.raises(NotFoundError):
                 executor.measure([missing])
+            # One task per blob goes to the cluster, but every task's diff_id is checked (issue #12).
+            wrong = LayerTask(good.reference, good.descriptor, "sha256:" + "0" * 64)
+            with pytest.raises(DigestMismatchError, match="0" * 64):
+                executor.measure([good, wrong])
         finally:
             executor.close()
     # The worker wrote its result to the shared store path.

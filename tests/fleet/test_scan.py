@@ -10,13 +10,15 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from layerscope.fleet import Fleet, FleetOptions
+from layerscope.measurement import LayerMeasurement
 from layerscope.scan import ScanOptions, default_checkpoint_path, parse_target, scan
 from layerscope.session import Session, Settings
 from scripts import fixturegen
@@ -48,8 +50,40 @@ def _check_truth(doc: dict[str, Any], fleet: FleetImages) -> None:
             assert (layer["files"], layer["symlinks"]) == (e.files, e.symlinks)
 
 
+@dataclass
+class DaskRecord:
+    """What the scheduler ran during `--executor dask` measure() calls, and the workers it had."""
+
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    workers: set[str] = field(default_factory=set)
+
+
+def _record_dask_tasks(monkeypatch: pytest.MonkeyPatch) -> DaskRecord:
+    """Make `--executor dask` record the scheduler's task stream of each measure() call (tests run the CLI
+    in-process, so the executor class can be swapped for one that records)."""
+    distributed = pytest.importorskip("distributed")
+    from layerscope import executor
+
+    record = DaskRecord()
+
+    class Recording(executor.DaskExecutor):
+        def measure(self, tasks: Sequence[executor.LayerTask]) -> dict[str, LayerMeasurement]:
+            with distributed.get_task_stream(client=self._client) as stream:
+                out = super().measure(tasks)
+            record.tasks.extend(stream.data)
+            record.workers.update(self._client.scheduler_info(n_workers=-1)["workers"])
+            return out
+
+    monkeypatch.setattr(executor, "DaskExecutor", Recording)
+    return record
+
+
 def test_scan_serial_equals_dask_and_attached_needs_no_download(
-    registry: RegistryProcess, fleet_images: FleetImages, layerscope: Callable[..., Run], tmp_path: Path
+    registry: RegistryProcess,
+    fleet_images: FleetImages,
+    layerscope: Callable[..., Run],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     target = f"{fleet_images.host}/fleet"
     mark = registry.mark()
@@ -63,6 +97,7 @@ def test_scan_serial_equals_dask_and_attached_needs_no_download(
     _check_truth(doc, fleet_images)
 
     mark = registry.mark()
+    ran = _record_dask_tasks(monkeypatch)
     dask = layerscope(
         "scan", target, "-o", "json", "--store", str(tmp_path / "dask.sqlite3"), "--executor", "dask", "--attach"
     )
@@ -70,6 +105,14 @@ def test_scan_serial_equals_dask_and_attached_needs_no_download(
     assert dask.stdout == serial.stdout
     gets = _layer_gets(registry, mark, fleet_images)
     assert set(gets) == set(fleet_images.layers) and set(gets.values()) == {1}, "each unique layer GET once"
+    # Dask did the measuring: the scheduler's task stream holds one finished measure task per unique layer,
+    # run by the LocalCluster's worker processes (not in this process).
+    keys = [str(task["key"]) for task in ran.tasks if str(task["key"]).startswith("layerscope-measure-")]
+    assert {key.split("-")[2] for key in keys} == set(fleet_images.layers)
+    assert len(keys) == len(fleet_images.layers) == len(ran.tasks)
+    assert all(task["status"] == "OK" for task in ran.tasks), ran.tasks
+    assert all(any(s["action"] == "compute" for s in task["startstops"]) for task in ran.tasks)
+    assert len(ran.workers) == 2 and {task["worker"] for task in ran.tasks} <= ran.workers
 
     mark = registry.mark()
     attached = layerscope("scan", target, "-o", "json", "--no-store", "--use-attached")

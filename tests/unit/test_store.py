@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -161,3 +162,78 @@ def test_contents_are_verified_on_write_and_read(tmp_path: Path) -> None:
     s = MeasurementStore(tmp_path / "m.db", rec)
     assert s.get_content(digest) is None
     assert rec.warnings and "digest check" in rec.warnings[-1]
+
+
+def _corrupt_under(path: Path) -> None:
+    """Corrupt the store file under an open store, the way another process's damage reaches it mid-run.
+
+    A second connection checkpoints (so the file holds every page), the file is overwritten with garbage,
+    and the second connection commits once more from pages it has cached: every other connection's page
+    cache is then invalid, and its next statement reads the garbage (SQLITE_NOTADB).
+    """
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        other.execute("INSERT OR REPLACE INTO contents VALUES ('a', x'00', 1)")
+        with path.open("r+b") as f:
+            f.write(os.urandom(path.stat().st_size))
+        other.execute("INSERT OR REPLACE INTO contents VALUES ('b', x'00', 1)")
+    finally:
+        other.close()
+
+
+def _write_after(start: threading.Barrier, store: MeasurementStore, numbers: range) -> None:
+    start.wait()
+    for i in numbers:
+        store.put(_m(i))
+
+
+def test_threads_writing_while_the_store_is_found_corrupt_lose_no_write(tmp_path: Path) -> None:
+    # Issue #12 item 8a: one thread replacing a corrupt store must not make another's write vanish.
+    for attempt in range(3):  # several rounds: the race needs threads queued on the lock at the right moment
+        path = tmp_path / f"m{attempt}.db"
+        rec = Recorder()
+        s = MeasurementStore(path, rec)
+        for i in range(200):
+            s.put(_m(i))
+        _corrupt_under(path)
+        threads, per_thread = 8, 40
+        start = threading.Barrier(threads)
+        workers = [
+            threading.Thread(
+                target=_write_after, args=(start, s, range(1000 + k * per_thread, 1000 + (k + 1) * per_thread))
+            )
+            for k in range(threads)
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(60)
+        missing = [i for i in range(1000, 1000 + threads * per_thread) if s.get(_m(i).digest) is None]
+        assert missing == [], f"{len(missing)} writes lost after the store was replaced; warnings: {rec.warnings}"
+        assert len(rec.warnings) == 1 and "moved aside" in rec.warnings[0], rec.warnings
+        assert s.stats()["entries"] == threads * per_thread
+        s.close()
+
+
+def test_stats_and_prune_read_their_results_under_the_lock(tmp_path: Path) -> None:
+    s = MeasurementStore(tmp_path / "m.db")
+    for i in range(50):
+        s.put(_m(i))
+    errors: list[BaseException] = []
+
+    def hammer() -> None:
+        try:
+            for i in range(200):
+                s.put(_m(100 + i))
+                assert s.stats()["entries"] >= 50
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=hammer) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert errors == []
+    assert s.prune(-1) == 250 and s.stats()["entries"] == 0
