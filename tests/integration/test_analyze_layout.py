@@ -134,6 +134,28 @@ def test_foreign_layers_are_not_invented(fixture_layout: Path, tmp_path: Path, l
     assert image["totals"]["pull_extracted_bytes"] is None
 
 
+def test_rounded_catalog_figures_are_labelled_approximate(tmp_path: Path, layerscope: Callable[..., Run]) -> None:
+    """Microsoft's "2.76 GB" for the ltsc2022 RTM base layer is rounded: `catalog-approx`, and an estimate in
+    every total (issue #12 item 13)."""
+    base = fixturegen.foreign_layer(
+        "sha256:8f616e6e9eec767c425fd9346648807d1b658d20ff6097be1d955aac69c26642",
+        1_251_699_055,
+        "sha256:c18686406f96b263d986714a2d88add06ea9ddbb3e52fb936222711da7d9d395",
+    )
+    app = fixturegen.make_layer([fixturegen.file("Files/app.exe", b"x" * 3000)], "gzip")
+    image = simple_image([base, app], os_name="windows", os_version="10.0.20348.473")
+    ref = write_image_layout(tmp_path / "lay", "ws2022", image)
+    doc = layerscope("analyze", ref, "-o", "json").json()["images"][0]
+    rtm = doc["layers"][0]
+    assert (rtm["size_source"], rtm["extracted_bytes"]) == ("catalog-approx", 2_760_000_000)
+    assert doc["layers"][1]["size_source"] == "measured"
+    assert doc["totals"]["exact"] is False and doc["totals"]["extracted_bytes"] == 2_760_000_000 + 3000
+    table = layerscope("analyze", ref)
+    assert "catalog-approx" in table.stdout and "total (incl. estimates)" in table.stdout
+    rows = layerscope("analyze", ref, "-o", "csv").stdout.splitlines()
+    assert rows[1].endswith(",2760000000,,catalog-approx")
+
+
 @pytest.mark.parametrize("fmt", ["table", "csv", "markdown"])
 def test_other_formats_render(fmt: str, fixture_layout: Path, layerscope: Callable[..., Run]) -> None:
     run = layerscope("analyze", f"oci:{fixture_layout}:windows-app", "-o", fmt)
