@@ -25,6 +25,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +47,23 @@ from tests.support.registry import (  # noqa: E402
 )
 
 FIXTURE_REPO = "layerscope/fixtures"
+
+
+@pytest.fixture(autouse=True)
+def validate_analysis_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `layerscope.analysis/v1` document a test makes (`analyze -o json`, to stdout or --output) is
+    validated against the JSON Schema shipped in the package (issue #12 item 14)."""
+    from layerscope.report import analysis_json
+    from tests.support.schemas import validate_document
+
+    original = analysis_json.analysis_document
+
+    def checked(run: Any) -> dict[str, Any]:
+        doc = original(run)
+        validate_document(doc)
+        return doc
+
+    monkeypatch.setattr(analysis_json, "analysis_document", checked)
 
 
 @pytest.fixture(scope="session")
