@@ -50,20 +50,28 @@ FIXTURE_REPO = "layerscope/fixtures"
 
 
 @pytest.fixture(autouse=True)
-def validate_analysis_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every `layerscope.analysis/v1` document a test makes (`analyze -o json`, to stdout or --output) is
-    validated against the JSON Schema shipped in the package (issue #12 item 14)."""
+def validate_json_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `layerscope.analysis/v1` and `layerscope.recommendation/v1` document a test makes (to stdout,
+    --output or inside a report) is validated against the JSON Schema shipped in the package (#12 item 14)."""
+    from layerscope.plan.recommend import Recommendation
     from layerscope.report import analysis_json
     from tests.support.schemas import validate_document
 
-    original = analysis_json.analysis_document
+    analysis_document = analysis_json.analysis_document
+    recommendation_document = Recommendation.to_dict
 
-    def checked(run: Any) -> dict[str, Any]:
-        doc = original(run)
+    def checked_analysis(run: Any) -> dict[str, Any]:
+        doc = analysis_document(run)
         validate_document(doc)
         return doc
 
-    monkeypatch.setattr(analysis_json, "analysis_document", checked)
+    def checked_recommendation(self: Recommendation) -> dict[str, Any]:
+        doc = recommendation_document(self)
+        validate_document(doc)
+        return doc
+
+    monkeypatch.setattr(analysis_json, "analysis_document", checked_analysis)
+    monkeypatch.setattr(Recommendation, "to_dict", checked_recommendation)
 
 
 @pytest.fixture(scope="session")

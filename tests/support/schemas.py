@@ -15,7 +15,10 @@ from jsonschema import Draft202012Validator
 __all__ = ["SCHEMA_FILES", "validate_document"]
 
 #: The `schema` value of a document → the file of its JSON Schema.
-SCHEMA_FILES = {"layerscope.analysis/v1": "analysis-v1.schema.json"}
+SCHEMA_FILES = {
+    "layerscope.analysis/v1": "analysis-v1.schema.json",
+    "layerscope.recommendation/v1": "recommendation-v1.schema.json",
+}
 
 
 @cache

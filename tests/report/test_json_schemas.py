@@ -1,4 +1,4 @@
-"""The shipped JSON Schema of `layerscope.analysis/v1` (issue #12 item 14): complete, strict and documented."""
+"""The JSON Schemas shipped in layerscope/schemas/ (issue #12 item 14): complete, strict and documented."""
 
 from __future__ import annotations
 
@@ -91,3 +91,25 @@ def test_schema_files_ship_as_package_data() -> None:
     for name in SCHEMA_FILES.values():
         assert (ROOT / "layerscope" / "schemas" / name).is_file()
     assert any(dep.startswith("jsonschema>=") for dep in pyproject["project"]["optional-dependencies"]["test"])
+
+
+def test_recommendation_schema_is_strict() -> None:
+    from layerscope.plan.recommend import Chosen, NotChosen, Recommendation
+
+    rec = Recommendation(
+        profile="p",
+        budget_bytes=10,
+        optimal=False,
+        method="greedy+local-search",
+        chosen=(Chosen("a:1", "sha256:" + "a" * 64, 1.0),),
+        not_chosen=(NotChosen("b:1", "sha256:" + "b" * 64, "budget"),),
+        disk_bytes=5,
+        root_volume_bytes=100,
+        seconds_saved_per_day=1.0,
+        upper_bound_seconds_saved_per_day=2.0,
+    )
+    doc = rec.to_dict()  # validated by the autouse fixture
+    assert doc["schema"] in SCHEMA_FILES
+    doc["chosen"][0]["undocumented"] = 1
+    with pytest.raises(jsonschema.ValidationError, match="undocumented"):
+        validate_document(doc)
