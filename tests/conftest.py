@@ -51,14 +51,15 @@ FIXTURE_REPO = "layerscope/fixtures"
 
 @pytest.fixture(autouse=True)
 def validate_json_documents(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every `layerscope.analysis/v1` and `layerscope.recommendation/v1` document a test makes (to stdout,
-    --output or inside a report) is validated against the JSON Schema shipped in the package (#12 item 14)."""
+    """Every `layerscope.analysis/v1`, `layerscope.recommendation/v1` and `layerscope.report/v1` document a test
+    makes (to stdout or --output) is validated against the JSON Schema shipped in the package (#12 item 14)."""
     from layerscope.plan.recommend import Recommendation
-    from layerscope.report import analysis_json
+    from layerscope.report import analysis_json, fleet_json
     from tests.support.schemas import validate_document
 
     analysis_document = analysis_json.analysis_document
     recommendation_document = Recommendation.to_dict
+    report_document = fleet_json.report_document
 
     def checked_analysis(run: Any) -> dict[str, Any]:
         doc = analysis_document(run)
@@ -70,7 +71,13 @@ def validate_json_documents(monkeypatch: pytest.MonkeyPatch) -> None:
         validate_document(doc)
         return doc
 
+    def checked_report(report: Any) -> dict[str, Any]:
+        doc = report_document(report)
+        validate_document(doc)
+        return doc
+
     monkeypatch.setattr(analysis_json, "analysis_document", checked_analysis)
+    monkeypatch.setattr(fleet_json, "report_document", checked_report)
     monkeypatch.setattr(Recommendation, "to_dict", checked_recommendation)
 
 

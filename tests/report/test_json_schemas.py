@@ -113,3 +113,11 @@ def test_recommendation_schema_is_strict() -> None:
     doc["chosen"][0]["undocumented"] = 1
     with pytest.raises(jsonschema.ValidationError, match="undocumented"):
         validate_document(doc)
+
+
+def test_report_schema_lists_the_analysis_size_sources() -> None:
+    report = json.loads((ROOT / "layerscope" / "schemas" / "report-v1.schema.json").read_text())
+    assert (
+        report["$defs"]["layer"]["properties"]["size_source"]["enum"]
+        == (SCHEMA["$defs"]["layer"]["properties"]["size_source"]["enum"])
+    )

@@ -18,6 +18,7 @@ __all__ = ["SCHEMA_FILES", "validate_document"]
 SCHEMA_FILES = {
     "layerscope.analysis/v1": "analysis-v1.schema.json",
     "layerscope.recommendation/v1": "recommendation-v1.schema.json",
+    "layerscope.report/v1": "report-v1.schema.json",
 }
 
 
