@@ -62,9 +62,10 @@ RangeReader = Callable[[int, int], bytes | None]
 #: any gzip or zstd frame header.
 HEAD_BYTES = BLOCK
 #: Bytes read from the end of a gzip blob: the trailer, and the window searched for a last member's header.
-TAIL_WINDOW = 64 * 1024
-#: Range reads allowed to walk one zstd frame's block headers (each block holds at most 128 KiB).
-MAX_WALK_READS = 16
+#: With HEAD_BYTES, at most 60.5 KiB a layer (the project's budget: 64 KiB, `make bench`).
+TAIL_WINDOW = 60 * 1024
+#: Range reads (of _WALK_WINDOW bytes) allowed to walk one zstd frame's block headers: 60 KiB at most.
+MAX_WALK_READS = 15
 _WALK_WINDOW = 4096
 #: Plausible uncompressed/compressed ratios for container layers. Real Windows base layers inflate
 #: 2.5–4x (1.74 GB → ~5.7 GB); text-heavy Linux layers up to ~10x. Outside this band we say unknown.

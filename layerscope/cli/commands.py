@@ -63,7 +63,7 @@ def settings_options(f: F) -> F:
             default=True,
             help=(
                 "Count every byte (default), or estimate the tar size from a few bytes per layer (labelled in "
-                "size_source; unknown where unsafe). Limit: a multi-member gzip whose last member exceeds 64 KiB "
+                "size_source; unknown where unsafe). Limit: a multi-member gzip whose last member exceeds 60 KiB "
                 "and has no eStargz annotation is estimated as that member (README: --estimate)."
             ),
         ),

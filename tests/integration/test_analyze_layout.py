@@ -213,7 +213,7 @@ def test_estimate_mode_is_labelled_and_close(
 
 def test_estimate_help_states_the_multi_member_gzip_limit(layerscope: Callable[..., Run]) -> None:
     text = " ".join(layerscope("analyze", "--help").stdout.split())
-    assert "multi-member gzip whose last member exceeds 64 KiB" in text
+    assert "multi-member gzip whose last member exceeds 60 KiB" in text
 
 
 def test_estimate_fails_like_exact_mode_on_bytes_that_are_not_a_layer(
