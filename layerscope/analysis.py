@@ -31,7 +31,6 @@ from layerscope.measurement import LayerMeasurement, SizeSource, check_layer
 from layerscope.observer import NullObserver, Observer
 from layerscope.oci import (
     MAX_CONFIG_BYTES,
-    Compression,
     Descriptor,
     ImageConfig,
     Index,
@@ -210,19 +209,8 @@ class Analyzer:
         return result
 
     def _estimate(self, ref: Reference, desc: Descriptor) -> LayerMeasurement:
-        """A labelled estimate from at most HEAD_BYTES + TAIL_BYTES of the blob (see estimate.py)."""
-        found = estimate.estimate_from_annotations(desc)
-        head = self.source.read_range(ref, desc, 0, min(estimate.HEAD_BYTES, desc.size))
-        compression = estimate.sniff(head) if head is not None else None
-        if found is None and head is not None:
-            if compression is Compression.ZSTD:
-                found = estimate.zstd_header_estimate(head, desc.size)
-            elif compression is Compression.GZIP and desc.size >= estimate.TAIL_BYTES:
-                tail = self.source.read_range(ref, desc, desc.size - estimate.TAIL_BYTES, estimate.TAIL_BYTES)
-                found = estimate.gzip_isize_estimate(tail, desc.size) if tail is not None else None
-            elif compression is Compression.NONE:
-                found = estimate.Estimate(desc.size, SizeSource.DESCRIPTOR)
-        return estimate.to_measurement(desc, compression, found)
+        """A labelled estimate from a few Range reads of the blob (see estimate.py)."""
+        return estimate.estimate_layer(desc, lambda offset, length: self.source.read_range(ref, desc, offset, length))
 
     def _progress(self, digest: str, chunks: Iterator[bytes], abort: threading.Event) -> Iterator[bytes]:
         for chunk in abortable(chunks, abort, digest):

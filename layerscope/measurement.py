@@ -18,7 +18,9 @@ class SizeSource(StrEnum):
     MEASURED = "measured"  # streamed and counted in this run
     STORE = "store"  # measured earlier, read back from the measurement store
     ATTACHED = "attached"  # measured by layerscope elsewhere, read from an analysis attached to the image (attach.py)
-    CATALOG = "catalog"  # a known Windows base layer, from the shipped catalog
+    CATALOG = "catalog"  # a known Windows base layer: an exact byte count from the catalog
+    # A known Windows base layer: a rounded published figure (Microsoft's "2.76 GB"), an approximation (#12 item 13).
+    CATALOG_APPROX = "catalog-approx"
     ANNOTATION = "annotation"  # a size annotation on the descriptor (estimate)
     GZIP_ISIZE = "gzip-isize"  # gzip trailer ISIZE read with a tail Range request (estimate)
     ZSTD_HEADER = "zstd-header"  # zstd frame header content size (estimate)

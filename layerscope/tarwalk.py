@@ -26,11 +26,26 @@ moby use to apply layers, so what a node can extract:
   as for GNU tar and Go. A zero block followed by a non-zero block, end of input inside a header or
   file data, and an extension header with no entry after it are errors.
 
-Every problem is a CorruptLayerError naming the byte offset; malformed input never raises anything else.
+Duplicated paths (issue #12 item 7): a tar may hold one path several times (`tar -r`, `--append`, some
+layer builders). Extraction keeps what the *last* entry leaves — containerd and moby remove an existing
+path before writing an entry unless both are directories — so counts and extracted bytes follow the last
+entry at each path: a file written twice counts once with its last size, and a later directory, symlink or
+hard link replaces an earlier file. Paths compare after cleaning (`./`, leading and trailing `/`, `//`,
+`.` and `..` segments). The walker remembers each path as a 64-bit fingerprint (Python's keyed SipHash of
+the cleaned path) and its last entry's kind and size in `_PathTable`: 16 bytes a slot, the table doubling
+at 2/3 load, so 24–48 bytes per distinct path and 1.5x that while it grows — 8 MB for a 200,000-file
+Windows base layer, 32 MB (48 MB peak) at a million paths (measured: ~50 MiB more peak RSS and ~2 µs more
+per entry with a million distinct paths), bounded by `max_entries`. Limits, documented in README: two paths whose
+fingerprints collide count as one (probability ~n²/2⁶⁵, about 3·10⁻⁸ for a million paths); a
+non-directory that replaces a directory leaves the entries below it counted (extraction removes them); a
+hard link to a file that is written again later counts 0 bytes (on disk it keeps the earlier data); paths
+compare case-sensitively (Windows layers extract to a case-insensitive file system).
 """
 
 from __future__ import annotations
 
+import posixpath
+from array import array
 from dataclasses import dataclass
 from zlib import adler32
 
@@ -83,6 +98,65 @@ class TarStats:
     windows_hives_bytes: int | None
 
 
+# What the last entry at a path left, stored with its size in _PathTable values (size * 8 + kind).
+_K_FILE, _K_DIR, _K_SYM, _K_LINK, _K_WHITEOUT, _K_OTHER = range(6)
+
+
+class _PathTable:
+    """Path fingerprint → `size * 8 + kind` of the last entry at that path: open addressing, linear probing.
+
+    Two int64 arrays instead of a dict: 16 bytes a slot against ~100 bytes a dict entry of int objects.
+    """
+
+    __slots__ = ("_keys", "_mask", "_used", "_values")
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._mask = capacity - 1
+        self._keys = array("q", (0,)) * capacity  # 0 marks an empty slot
+        self._values = array("q", (0,)) * capacity
+        self._used = 0
+
+    def swap(self, key: int, value: int) -> int | None:
+        """Store *value* for *key* (non-zero); return the value it replaces, or None for a new key."""
+        keys, mask = self._keys, self._mask
+        i = key & mask
+        while True:
+            k = keys[i]
+            if k == key:
+                old = self._values[i]
+                self._values[i] = value
+                return old
+            if k == 0:
+                keys[i] = key
+                self._values[i] = value
+                self._used += 1
+                if self._used * 3 > mask * 2:
+                    self._grow()
+                return None
+            i = (i + 1) & mask
+
+    def _grow(self) -> None:
+        keys, values = self._keys, self._values
+        capacity = 2 * (self._mask + 1)
+        self._mask = capacity - 1
+        self._keys = array("q", (0,)) * capacity
+        self._values = array("q", (0,)) * capacity
+        self._used = 0
+        for k, v in zip(keys, values, strict=True):
+            if k:
+                self.swap(k, v)
+
+    def __len__(self) -> int:
+        return self._used
+
+
+def _path_key(name: bytes) -> int:
+    """The 64-bit fingerprint of a cleaned member path (never 0: 0 marks an empty slot)."""
+    if b"//" in name or b"/." in name or name.startswith(b".") or name.endswith(b"/"):
+        name = posixpath.normpath(b"/" + name).lstrip(b"/")
+    return hash(name) or 1
+
+
 def _padded(size: int) -> int:
     return (size + BLOCK - 1) & ~(BLOCK - 1)
 
@@ -124,6 +198,7 @@ class TarWalker:
         self.extracted_bytes = 0
         self._files_bytes = self._hives_bytes = 0
         self._saw_files = self._saw_hives = False
+        self._paths = _PathTable()
 
     @property
     def headers(self) -> int:
@@ -330,24 +405,44 @@ class TarWalker:
             self._saw_hives = True
         # OCI image-spec layer.md "Whiteouts": a basename starting with .wh. (including the opaque marker
         # .wh..wh..opq) deletes something in a lower layer; it is not a file and extracts to nothing.
+        extracted = 0
         if name.rstrip(b"/").rpartition(b"/")[2].startswith(b".wh."):
-            self.whiteouts += 1
+            kind = _K_WHITEOUT
         elif flag in _REGULAR:
-            self.files += 1
+            kind = _K_FILE
             extracted = size if realsize is None else realsize
-            self.extracted_bytes += extracted
-            if top == b"Files":
-                self._files_bytes += extracted
-            elif top == b"Hives":
-                self._hives_bytes += extracted
         elif flag == _DIR:
-            self.dirs += 1
+            kind = _K_DIR
         elif flag == _SYM:
-            self.symlinks += 1
+            kind = _K_SYM
         elif flag == _LNK:
-            self.hardlinks += 1
+            kind = _K_LINK
         else:
-            self.other_entries += 1
+            kind = _K_OTHER
+        previous = self._paths.swap(_path_key(name), extracted * 8 + kind)
+        if previous is not None:  # the path was written before: extraction keeps only this entry
+            self._count(previous & 7, previous >> 3, top, -1)
+        self._count(kind, extracted, top, 1)
+
+    def _count(self, kind: int, extracted: int, top: bytes, sign: int) -> None:
+        """Add (sign 1) or take back (sign -1) one entry of *kind* and its extracted bytes."""
+        if kind == _K_FILE:
+            self.files += sign
+            self.extracted_bytes += sign * extracted
+            if top == b"Files":
+                self._files_bytes += sign * extracted
+            elif top == b"Hives":
+                self._hives_bytes += sign * extracted
+        elif kind == _K_DIR:
+            self.dirs += sign
+        elif kind == _K_SYM:
+            self.symlinks += sign
+        elif kind == _K_LINK:
+            self.hardlinks += sign
+        elif kind == _K_WHITEOUT:
+            self.whiteouts += sign
+        else:
+            self.other_entries += sign
 
     # -- helpers ------------------------------------------------------------------------------------
 

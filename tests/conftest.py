@@ -25,6 +25,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +47,38 @@ from tests.support.registry import (  # noqa: E402
 )
 
 FIXTURE_REPO = "layerscope/fixtures"
+
+
+@pytest.fixture(autouse=True)
+def validate_json_documents(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `layerscope.analysis/v1`, `layerscope.recommendation/v1` and `layerscope.report/v1` document a test
+    makes (to stdout or --output) is validated against the JSON Schema shipped in the package (#12 item 14)."""
+    from layerscope.plan.recommend import Recommendation
+    from layerscope.report import analysis_json, fleet_json
+    from tests.support.schemas import validate_document
+
+    analysis_document = analysis_json.analysis_document
+    recommendation_document = Recommendation.to_dict
+    report_document = fleet_json.report_document
+
+    def checked_analysis(run: Any) -> dict[str, Any]:
+        doc = analysis_document(run)
+        validate_document(doc)
+        return doc
+
+    def checked_recommendation(self: Recommendation) -> dict[str, Any]:
+        doc = recommendation_document(self)
+        validate_document(doc)
+        return doc
+
+    def checked_report(report: Any) -> dict[str, Any]:
+        doc = report_document(report)
+        validate_document(doc)
+        return doc
+
+    monkeypatch.setattr(analysis_json, "analysis_document", checked_analysis)
+    monkeypatch.setattr(fleet_json, "report_document", checked_report)
+    monkeypatch.setattr(Recommendation, "to_dict", checked_recommendation)
 
 
 @pytest.fixture(scope="session")

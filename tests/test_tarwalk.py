@@ -482,3 +482,96 @@ def test_property_damaged_archives_never_crash(edits: list[tuple[int, int]], cut
             data[header_at : header_at + 512] = block
     with contextlib.suppress(CorruptLayerError):
         walk(bytes(data[:cut]), chunk, max_header_bytes=2048, max_entries=50)
+
+
+# -- duplicated paths: what extraction leaves (issue #12 item 7) --------------------------------------------------
+
+
+def extracted_truth(data: bytes, root: Path) -> Truth:
+    """Extract *data* with tarfile into *root* the way containerd applies a layer (an existing path is removed
+    first unless both are directories), then count what is on disk: regular-file bytes once per inode."""
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        for member in archive:
+            target = root / member.name.lstrip("/")
+            if os.path.lexists(target) and not (target.is_dir() and not target.is_symlink() and member.isdir()):
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink()
+            archive.extract(member, root, filter="fully_trusted")
+    counts = Truth()
+    inodes: set[int] = set()
+    files = links = dirs = symlinks = whiteouts = extracted = win_files = win_hives = 0
+    for path in root.rglob("*"):
+        st = path.lstat()
+        if path.is_symlink():
+            symlinks += 1
+        elif path.is_dir():
+            dirs += 1
+        elif path.name.startswith(".wh."):
+            whiteouts += 1
+        elif st.st_ino in inodes:
+            links += 1
+        else:
+            inodes.add(st.st_ino)
+            files += 1
+            extracted += st.st_size
+            top = path.relative_to(root).parts[0]
+            win_files += st.st_size if top == "Files" else 0
+            win_hives += st.st_size if top == "Hives" else 0
+    windows = (root / "Files").exists() and (root / "Hives").exists()
+    return Truth(
+        files=files,
+        dirs=dirs,
+        symlinks=symlinks,
+        hardlinks=links,
+        whiteouts=whiteouts,
+        other_entries=counts.other_entries,
+        extracted_bytes=extracted,
+        windows_files_bytes=win_files if windows else None,
+        windows_hives_bytes=win_hives if windows else None,
+    )
+
+
+DUPLICATES = {
+    "file written twice": [Member("a", size=1000), Member("b", size=10), Member("a", size=300)],
+    "spellings of one path": [
+        Member("d/", "dir"),
+        Member("./d/x", size=700),
+        Member("d//x", size=5),
+        Member("d/", "dir"),
+    ],
+    "dir replaces file": [Member("e", size=4096), Member("e", "dir"), Member("e/in", size=3)],
+    "file replaces empty dir": [Member("f", "dir"), Member("f", size=50)],
+    "symlink replaces file": [Member("s", size=999), Member("s", "symlink", target="b")],
+    "hardlink replaces file": [Member("t", size=10), Member("h", size=77), Member("h", "hardlink", target="t")],
+    "windows split": [
+        Member("Files/", "dir"),
+        Member("Hives/", "dir"),
+        Member("Files/w.dll", size=6000),
+        Member("Hives/Sys", size=800),
+        Member("Files/w.dll", size=2000),
+        Member("Hives/Sys", size=900),
+    ],
+    "whiteout twice": [Member("g/", "dir"), Member("g/.wh.old", size=0), Member("g/.wh.old", size=0)],
+}
+
+
+@pytest.mark.parametrize("case", list(DUPLICATES))
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.PAX_FORMAT])
+def test_duplicated_paths_count_what_extraction_leaves(case: str, fmt: int, tmp_path: Path) -> None:
+    data = build(DUPLICATES[case], fmt)
+    want = extracted_truth(data, tmp_path)
+    got = as_truth(walk(data, 100))
+    assert got == want
+    assert got == truth(data)  # the shared ground truth (tests/support/truth.py) agrees with extraction
+    naive = sum(m.size for m in DUPLICATES[case] if m.kind == "file")
+    if case in ("file written twice", "spellings of one path", "windows split"):
+        assert got.extracted_bytes < naive  # counting every entry would overstate
+
+
+def test_many_distinct_paths_grow_the_path_table() -> None:
+    members = [Member(f"d{i // 100}/f{i}", size=i % 7) for i in range(5000)] + [Member("d0/f3", size=1000)]
+    got = walk(build(members, tarfile.USTAR_FORMAT))
+    assert got.files == 5000
+    assert got.extracted_bytes == sum(i % 7 for i in range(5000)) - 3 + 1000

@@ -173,6 +173,8 @@ def _layer_rows() -> list[BaseLayer]:
             layers[i],
             extracted_bytes=_opt_int(r["extracted_bytes"], where),
             extracted_source=f"{r['bytes_or_text']} ({r['source']}); mapping: {r['mapping']}",
+            # Only a byte count is exact; "2.76 GB" is rounded to 3 significant digits (#12 item 13).
+            extracted_precision="exact" if r["unit_as_given"].strip().lower() in ("b", "byte", "bytes") else "rounded",
         )
     for i, layer in enumerate(layers):
         validate_layer(layer, f"shipped catalog layer {i} ({layer.key[:19]}…)")

@@ -104,8 +104,11 @@ class BaseLayer:
     source: str
     diff_id: str | None = None
     diff_id_source: str | None = None
-    extracted_bytes: int | None = None  # an exact figure from the reference data (size_source catalog)
+    extracted_bytes: int | None = None  # a published figure from the reference data
     extracted_source: str | None = None
+    # "exact" when the figure was given in bytes (size_source `catalog`); "rounded" for a figure such as
+    # "2.76 GB" (`catalog-approx`). None (a user catalog that does not say) is taken as rounded.
+    extracted_precision: str | None = None
 
     @property
     def image(self) -> str:
@@ -294,7 +297,8 @@ class Catalog:
     def extracted_bytes(self, layer: BaseLayer) -> tuple[int | None, SizeSource]:
         """Extracted bytes of a base layer: the catalog figure, else the documented ratio estimate."""
         if layer.extracted_bytes is not None:
-            return layer.extracted_bytes, SizeSource.CATALOG
+            exact = layer.extracted_precision == "exact"
+            return layer.extracted_bytes, SizeSource.CATALOG if exact else SizeSource.CATALOG_APPROX
         return self.estimate_extracted(layer.family, layer.channel, layer.compressed_bytes)
 
     def estimate_extracted(

@@ -61,7 +61,11 @@ def settings_options(f: F) -> F:
         click.option(
             "--exact/--estimate",
             default=True,
-            help="Count every byte (default), or estimate from a few bytes per layer (labelled in size_source).",
+            help=(
+                "Count every byte (default), or estimate the tar size from a few bytes per layer (labelled in "
+                "size_source; unknown where unsafe). Limit: a multi-member gzip whose last member exceeds 60 KiB "
+                "and has no eStargz annotation is estimated as that member (README: --estimate)."
+            ),
         ),
         click.option(
             "--estimate-fallback",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -142,7 +143,7 @@ def test_extracted_bytes_exact_where_known_else_estimated() -> None:
     cat = load_shipped()
     rtm = cat.by_digest(SC2019_RTM_2018[0])
     assert rtm is not None
-    assert cat.extracted_bytes(rtm) == (3_470_000_000, SizeSource.CATALOG)
+    assert cat.extracted_bytes(rtm) == (3_470_000_000, SizeSource.CATALOG_APPROX)  # "3.47 GB": rounded
     later = cat.by_digest(SC2019_RTM_2022[0])
     assert later is not None
     est = cat.estimate_for("servercore", "ltsc2019")
@@ -158,7 +159,7 @@ def test_measurement_of_a_catalog_layer() -> None:
     rtm = cat.by_digest(SC2019_RTM_2018[0])
     assert rtm is not None
     m = cat.measurement(rtm)
-    assert (m.digest, m.compressed_bytes, m.size_source) == (*SC2019_RTM_2018, SizeSource.CATALOG)
+    assert (m.digest, m.compressed_bytes, m.size_source) == (*SC2019_RTM_2018, SizeSource.CATALOG_APPROX)
     assert m.uncompressed_bytes is None and m.files is None  # not in the reference data: unknown, not zero
     copy = desc(fake_digest("recompressed"), 1_600_000_000, MediaType.OCI_LAYER_GZIP)
     m2 = cat.measurement(rtm, copy)
@@ -180,3 +181,15 @@ def test_lookups_revisions_and_months() -> None:
     jan = revs["2023-01"]
     assert jan.os_version == "10.0.17763.3887" and jan.pins[0].os_version == "10.0.17763.3887"
     assert [p.tag for p in cat.pins_for("servercore", "ltsc2019")][:1] == ["1809"]
+
+
+def test_only_a_byte_count_is_an_exact_catalog_figure() -> None:
+    """Both shipped extracted figures are rounded GB values: `catalog-approx`; `catalog` only for bytes (#12)."""
+    cat = load_shipped()
+    figures = [layer for layer in cat.layers if layer.extracted_bytes is not None]
+    assert len(figures) == 2 and {layer.extracted_precision for layer in figures} == {"rounded"}
+    rtm = figures[0]
+    assert cat.extracted_bytes(rtm)[1] is SizeSource.CATALOG_APPROX
+    assert cat.extracted_bytes(dataclasses.replace(rtm, extracted_precision="exact"))[1] is SizeSource.CATALOG
+    assert cat.extracted_bytes(dataclasses.replace(rtm, extracted_precision=None))[1] is SizeSource.CATALOG_APPROX
+    assert not cat.measurement(rtm).exact  # counted as an estimate in totals

@@ -294,5 +294,5 @@ def test_base_measurements_for_a_digest_match() -> None:
     m = match_base(config(labels, os_version="10.0.17763.914"), layers, CAT)
     assert m is not None and m.evidence == ("digest", "history")
     rtm, update = base_measurements(m, layers, CAT)
-    assert (rtm.size_source, rtm.extracted_bytes) == (SizeSource.CATALOG, 3_470_000_000)
+    assert (rtm.size_source, rtm.extracted_bytes) == (SizeSource.CATALOG_APPROX, 3_470_000_000)
     assert update.size_source is SizeSource.ESTIMATED and update.compressed_bytes == 681_000_000

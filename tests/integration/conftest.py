@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from layerscope.cli import cli
+from tests.support.schemas import validate_document
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,10 @@ class Run:
     stderr: str
 
     def json(self) -> Any:
-        return json.loads(self.stdout)
+        """stdout parsed; a layerscope document is validated against its shipped JSON Schema."""
+        doc = json.loads(self.stdout)
+        validate_document(doc)
+        return doc
 
 
 @pytest.fixture(autouse=True)

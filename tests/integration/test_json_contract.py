@@ -55,6 +55,7 @@ SIZE_SOURCES = {
     "measured",
     "store",
     "catalog",
+    "catalog-approx",
     "annotation",
     "gzip-isize",
     "zstd-header",

@@ -449,13 +449,20 @@ def test_pax_sparse_realsize_beyond_int64_is_corrupt() -> None:
 
 
 def _tiny_entries(count: int, per_chunk: int = 2048) -> tuple[Iterator[bytes], int]:
-    """An uncompressed tar of *count* empty files (names repeat every *per_chunk*), streamed."""
-    chunk = b"".join(_header(f"d/f{i:05d}") for i in range(per_chunk))
+    """An uncompressed tar of *count* empty files, all at distinct paths, streamed.
+
+    One chunk of headers is built and re-used with another directory name per round: the names `abcDEF/`
+    with D = 9-a, E = 9-b, F = 9-c all have the same byte sum, so the header checksums stay valid.
+    """
+    chunk = b"".join(_header(f"000999/f{i:05d}") for i in range(per_chunk))
     rounds = count // per_chunk
+    assert rounds <= 1000
 
     def stream() -> Iterator[bytes]:
-        for _ in range(rounds):
-            yield chunk
+        for r in range(rounds):
+            a, b, c = f"{r:03d}"
+            directory = f"{a}{b}{c}{9 - int(a)}{9 - int(b)}{9 - int(c)}/".encode()
+            yield chunk.replace(b"000999/", directory)
         yield bytes(1024)
 
     return stream(), len(chunk) * rounds + 1024
@@ -465,8 +472,23 @@ def test_a_million_tiny_entries_are_measured_in_bounded_time() -> None:
     stream, size = _tiny_entries(1 << 20)  # 512 MiB of tar headers, within the 10-million-entries limit
     start = time.monotonic()
     m = _measure_uncompressed(stream, size)
+    # Every path distinct: the walker's path table (duplicate detection) holds a million fingerprints.
     assert m.files == 1 << 20 and m.extracted_bytes == 0 and m.uncompressed_bytes == size
     assert time.monotonic() - start < 30
+
+
+def test_a_million_entries_at_one_path_count_once() -> None:
+    """What extraction leaves: a path written a million times is one file (issue #12 item 7)."""
+    one = _header("same/path", size=0)
+    rounds = 1 << 10
+
+    def stream() -> Iterator[bytes]:
+        for _ in range(rounds):
+            yield one * 1024
+        yield bytes(1024)
+
+    m = _measure_uncompressed(stream(), len(one) * 1024 * rounds + 1024)
+    assert m.files == 1
 
 
 @pytest.mark.stress

@@ -23,6 +23,7 @@ from tests.reliability.helpers import Pushed, assert_image_matches, cli_command,
 from tests.support.images import push, simple_image
 from tests.support.push import Pusher
 from tests.support.registry import RegistryProcess
+from tests.support.schemas import validate_document
 from tests.support.truth import layer_truth
 
 _COMPRESSIONS: tuple[fixturegen.Compression, ...] = ("gzip", "zstd", "none", "gzip-multimember")
@@ -101,7 +102,9 @@ def analyze_fleet(
     seconds = time.monotonic() - start
     assert rc == 0, err
     gets = [r.digest or "" for r in registry.blob_gets(mark, repo=fleet.images[0].ref.repo)]
-    docs = json.loads(out.read_text())["images"]
+    whole = json.loads(out.read_text())
+    validate_document(whole)  # written by a child process: the in-process schema check does not see it
+    docs = whole["images"]
     return Measured(seconds, rss, fds, docs, err), gets
 
 

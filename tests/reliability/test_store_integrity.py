@@ -23,6 +23,7 @@ from tests.reliability.helpers import Pushed, assert_image_matches, cli_command,
 from tests.support.faultproxy import FaultProxy
 from tests.support.push import Pusher
 from tests.support.registry import RegistryProcess
+from tests.support.schemas import validate_document
 
 Layerscope = Callable[..., Run]
 
@@ -55,7 +56,9 @@ def _entries(store: Path) -> int:
 
 
 def _check_output(path: Path, pushed: list[Pushed]) -> list[str]:
-    docs = json.loads(path.read_text())["images"]
+    whole = json.loads(path.read_text())
+    validate_document(whole)  # written by a child process: the in-process schema check does not see it
+    docs = whole["images"]
     assert len(docs) == len(pushed)
     for doc, image in zip(docs, pushed, strict=True):
         assert_image_matches(doc, image)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from scripts import fixturegen
 from tests.support.push import PushedRef, Pusher
@@ -31,3 +32,18 @@ def simple_image(
 def push(pusher: Pusher, repo: str, tag: str, image: fixturegen.Image) -> PushedRef:
     """Push *image* (config and non-foreign layers) as repo:tag."""
     return pusher.push_image(repo, tag, image.manifest, {b.digest: b for b in image.blobs()})
+
+
+def raw_layer(data: bytes, media_type: str, diff_id: str) -> fixturegen.Layer:
+    """A layer of arbitrary bytes under *media_type* (for content that contradicts its type); its
+    declared ground truth is meaningless and must not be used."""
+    placeholder = fixturegen.make_layer([fixturegen.file("x", b"x")], "none")
+    return fixturegen.Layer(fixturegen.Blob(media_type, data), diff_id, placeholder.expected)
+
+
+def write_image_layout(path: Path, tag: str, image: fixturegen.Image) -> str:
+    """Write *image* as an OCI image layout at *path* with one tag; return `oci:PATH:TAG`."""
+    fs = fixturegen.FixtureSet()
+    fs.add(tag, image)
+    fixturegen.write_layout(path, fs)
+    return f"oci:{path}:{tag}"

@@ -15,6 +15,8 @@ Definitions (DESIGN.md "Words"):
   fifos) are counted apart.
 - `windows_files_bytes` / `windows_hives_bytes`: the part of `extracted_bytes` under the top-level
   `Files/` and `Hives/` directories (Windows layer layout); a leading `./` or `/` is ignored.
+- A path that occurs several times counts once, as its *last* entry (what extraction leaves; paths
+  compared after `posixpath.normpath`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import posixpath
 import tarfile
 import zlib
 from dataclasses import asdict, dataclass
@@ -146,11 +149,19 @@ _COUNT_KEYS = (
 )
 
 
+def _last_entries(archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
+    """The entry extraction leaves at each path: the last one (paths compared after cleaning)."""
+    last: dict[str, tarfile.TarInfo] = {}
+    for member in archive:
+        last[posixpath.normpath("/" + member.name).lstrip("/")] = member
+    return list(last.values())
+
+
 def tar_counts(tar: bytes) -> dict[str, int]:
     """Counts and byte sums of a tar stream (see the module docstring)."""
     c = dict.fromkeys(_COUNT_KEYS, 0)
     with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as archive:
-        for member in archive:
+        for member in _last_entries(archive):
             name = member.name
             while name.startswith(("./", "/")):
                 name = name[2:] if name.startswith("./") else name[1:]
