@@ -41,8 +41,8 @@ _CHANNEL_WINDOWS = {"ltsc2016": "2016", "ltsc2019": "2019", "1809": "2019", "lts
 _NAME = re.compile(
     r"^(?:/aws/service/ami-windows-latest/)?"
     r"Windows_Server-(?P<windows>\d{4}|20H2)-English-(?P<edition>Core|Full)-(?P<service>EKS|ECS)_Optimized"
-    r"(?:-(?P<k8s>\d+\.\d+))?"
-    r"(?:-(?P<y>\d{4})[.-](?P<m>\d{1,2})[.-](?P<d>\d{1,2}))?"
+    r"(?:-(?P<k8s>\d{1,2}\.\d{1,3}))?"
+    r"(?:-(?P<y>\d{4})[.-](?P<m>\d{1,2})(?:[.-](?P<d>\d{1,2}))?)?"
     r"(?:/image_id)?$",
     re.IGNORECASE,
 )
@@ -66,6 +66,8 @@ class AmiName:
     edition: str
     k8s_version: str | None
     ami_date: date | None
+    #: `YYYY-MM`, also when the name gives only the month (`…ECS_Optimized-2020.10`, as printed in a doc).
+    month: str | None = None
 
     @property
     def family(self) -> str:
@@ -75,8 +77,10 @@ class AmiName:
 
     @property
     def name(self) -> str | None:
-        """The full AMI name; None without a date."""
-        return f"{self.family}-{self.ami_date:%Y.%m.%d}" if self.ami_date else None
+        """The full AMI name (`YYYY.MM` when only the month is known); None without a date."""
+        if self.ami_date:
+            return f"{self.family}-{self.ami_date:%Y.%m.%d}"
+        return f"{self.family}-{self.month.replace('-', '.')}" if self.month else None
 
     @property
     def build(self) -> int:
@@ -93,15 +97,20 @@ def parse_ami_name(text: str) -> AmiName | None:
     k8s = m.group("k8s")
     if (service == "eks") != (k8s is not None):
         return None
-    ami_date = None
+    ami_date, month = None, None
     if m.group("y"):
-        try:
-            ami_date = date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
-        except ValueError:
+        year, mon = int(m.group("y")), int(m.group("m"))
+        if not 1 <= mon <= 12:
             return None
+        month = f"{year:04d}-{mon:02d}"
+        if m.group("d"):
+            try:
+                ami_date = date(year, mon, int(m.group("d")))
+            except ValueError:
+                return None
     windows = m.group("windows").upper()
     edition = m.group("edition").capitalize()
-    return AmiName(service=service, windows=windows, edition=edition, k8s_version=k8s, ami_date=ami_date)
+    return AmiName(service=service, windows=windows, edition=edition, k8s_version=k8s, ami_date=ami_date, month=month)
 
 
 @dataclass(frozen=True)

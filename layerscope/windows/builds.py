@@ -121,6 +121,7 @@ class BuildTable:
     rows: tuple[BuildInfo, ...]
     _by_version: Mapping[str, BuildInfo] = field(init=False, repr=False, compare=False)
     _by_kb: Mapping[str, tuple[BuildInfo, ...]] = field(init=False, repr=False, compare=False)
+    _by_build: Mapping[int, tuple[BuildInfo, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_version: dict[str, BuildInfo] = {}
@@ -133,6 +134,11 @@ class BuildTable:
                 by_kb.setdefault(row.kb, []).append(row)
         object.__setattr__(self, "_by_version", MappingProxyType(by_version))
         object.__setattr__(self, "_by_kb", MappingProxyType({k: tuple(v) for k, v in by_kb.items()}))
+        by_build: dict[int, list[BuildInfo]] = {}
+        for row in self.rows:
+            by_build.setdefault(row.build, []).append(row)
+        sorted_builds = {b: tuple(sorted(v, key=_order_key)) for b, v in by_build.items()}
+        object.__setattr__(self, "_by_build", MappingProxyType(sorted_builds))
 
     def by_os_version(self, text: str) -> BuildInfo | None:
         """The row of `10.0.B.U` (or `B.U`); None if unknown."""
@@ -151,12 +157,11 @@ class BuildTable:
 
     def of_build(self, build: int) -> tuple[BuildInfo, ...]:
         """Rows of one build, oldest first (undated rows without an order date last)."""
-        rows = [r for r in self.rows if r.build == build]
-        return tuple(sorted(rows, key=_order_key))
+        return self._by_build.get(build, ())
 
     def builds(self) -> tuple[int, ...]:
         """The builds the table covers."""
-        return tuple(sorted({r.build for r in self.rows}))
+        return tuple(sorted(self._by_build))
 
     def nearest(self, build: int, ubr: int) -> tuple[BuildInfo | None, BuildInfo | None]:
         """The known rows of *build* just below and just above *ubr* (for a hint on an unknown revision)."""

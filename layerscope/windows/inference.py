@@ -282,7 +282,7 @@ def infer_for_ami(
         )
     if ami.ami_date is not None:
         return infer_on_date(table, build, ami.ami_date, image, confidence=confidence, runtime=chosen, ami=row)
-    month = row.month if row else None
+    month = ami.month
     if month is None:
         return Inference(
             image=image,
