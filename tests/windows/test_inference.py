@@ -208,3 +208,10 @@ def test_predicted_release_is_never_after_the_ami_date() -> None:
         later = infer_ami_revision(a.ami_date + timedelta(days=1), build=a.build)
         assert result.predicted is not None and later.predicted is not None
         assert later.predicted.ubr >= result.predicted.ubr
+
+
+def test_only_b_and_oob_releases_are_candidates() -> None:
+    # Rule 1: kind in {b, oob}. The WS2022 GA build 20348.169 (rtm, 2021-08-18) has an image but is no candidate,
+    # so a date between GA and the first B release (2021-09-14) has no prediction.
+    assert infer_ami_revision(date(2021, 8, 25), build=2022).os_version is None
+    assert infer_ami_revision(date(2021, 9, 14), build=2022).os_version == "10.0.20348.230"
