@@ -20,6 +20,8 @@ __all__ = [
     "AmiRelease",
     "AmiTable",
     "build_of",
+    "default_runtime",
+    "k8s_minor",
     "parse_ami_name",
 ]
 
@@ -57,6 +59,19 @@ def build_of(text: str | int) -> int | None:
     return WINDOWS_BUILDS.get(t)
 
 
+def k8s_minor(version: str) -> tuple[int, int]:
+    """(1, 31) for `1.31`."""
+    major, _, minor = version.partition(".")
+    return int(major), int(minor)
+
+
+def default_runtime(service: str, k8s_version: str | None) -> str:
+    """`containerd` for EKS 1.24 and later; `docker` for EKS 1.23 and earlier (dockershim), and for ECS."""
+    if service == "eks" and k8s_version and k8s_minor(k8s_version) >= (1, 24):
+        return "containerd"
+    return "docker"
+
+
 @dataclass(frozen=True)
 class AmiName:
     """What an AMI name (or its family / SSM parameter) says."""
@@ -86,6 +101,11 @@ class AmiName:
     def build(self) -> int:
         """The Windows build of the AMI."""
         return WINDOWS_BUILDS[self.windows]
+
+    @property
+    def default_runtime(self) -> str:
+        """The container runtime nodes from this AMI run by default."""
+        return default_runtime(self.service, self.k8s_version)
 
 
 def parse_ami_name(text: str) -> AmiName | None:
@@ -154,10 +174,8 @@ class AmiRelease:
 
     @property
     def default_runtime(self) -> str:
-        """`containerd` for EKS 1.24 and later; `docker` for EKS 1.23 and earlier, and for ECS."""
-        if self.service == "eks" and self.k8s_version and _k8s(self.k8s_version) >= (1, 24):
-            return "containerd"
-        return "docker"
+        """The container runtime nodes from this AMI run by default."""
+        return default_runtime(self.service, self.k8s_version)
 
     def to_json(self) -> dict[str, object]:
         """The row as a JSON object."""
@@ -181,11 +199,6 @@ class AmiRelease:
             "source": self.source,
             "note": self.note,
         }
-
-
-def _k8s(version: str) -> tuple[int, int]:
-    major, _, minor = version.partition(".")
-    return int(major), int(minor)
 
 
 @dataclass(frozen=True)

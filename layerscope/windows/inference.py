@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from layerscope.errors import UsageError
-from layerscope.windows.amis import AmiName, AmiRelease
+from layerscope.windows.amis import AmiName, AmiRelease, k8s_minor
 from layerscope.windows.builds import IMAGES, LTSC_CHANNELS, SAC_VERSIONS, BuildInfo, BuildTable, sorted_releases
 
 __all__ = [
@@ -235,13 +235,8 @@ def _check_runtime(service: str, k8s: str | None, runtime: str) -> None:
         raise UsageError(f"unknown runtime {runtime!r}", hint="use docker or containerd")
     if service == "ecs" and runtime != "docker":
         raise UsageError("ECS optimized Windows AMIs run Docker", hint="drop --runtime, or use docker")
-    if service == "eks" and k8s and _minor(k8s) >= (1, 24) and runtime != "containerd":
+    if service == "eks" and k8s and k8s_minor(k8s) >= (1, 24) and runtime != "containerd":
         raise UsageError(f"EKS {k8s} Windows AMIs run containerd only", hint="drop --runtime, or use containerd")
-
-
-def _minor(version: str) -> tuple[int, int]:
-    major, _, minor = version.partition(".")
-    return int(major), int(minor)
 
 
 def infer_for_ami(
@@ -257,15 +252,10 @@ def infer_for_ami(
     """
     row = ami if isinstance(ami, AmiRelease) else None
     service, k8s, build = ami.service, ami.k8s_version, ami.build
-    default = (
-        row.default_runtime
-        if row
-        else ("containerd" if service == "eks" and k8s and _minor(k8s) >= (1, 24) else "docker")
-    )
-    chosen = runtime or default
+    chosen = runtime or ami.default_runtime
     _check_runtime(service, k8s, chosen)
     confidence = "medium" if service == "eks" else "low"
-    if service == "eks" and k8s and _minor(k8s) <= (1, 23) and chosen == "containerd":
+    if service == "eks" and k8s and k8s_minor(k8s) <= (1, 23) and chosen == "containerd":
         return Inference(
             image=image,
             build=build,
