@@ -104,9 +104,11 @@ class Inference:
             "evidence": [
                 {
                     "os_version": r.os_version,
+                    "release_date": r.release_date.isoformat() if r.release_date else None,
+                    "kind": r.kind,
+                    "container_evidence": list(r.container_evidence),
                     "table": r.table,
                     "source": r.source,
-                    "evidence": list(r.container_evidence),
                 }
                 for r in self.evidence
             ],

@@ -110,6 +110,7 @@ def test_amis_json_names_evidence_and_alternatives(layerscope: Cli) -> None:
     assert [(a["os_version"], a["kind"]) for a in core["alternatives"]] == [("10.0.20348.2340", "fresh-release")]
     assert [e["os_version"] for e in core["evidence"]] == ["10.0.20348.2402", "10.0.20348.2340"]
     assert all(e["source"] and e["table"] == "windows-builds.csv" for e in core["evidence"])
+    assert [(e["release_date"], e["kind"]) for e in core["evidence"]] == [("2024-04-09", "b"), ("2024-03-12", "b")]
     assert ami["cached"]["nanoserver"]["os_version"] == "10.0.20348.2402"
 
 
