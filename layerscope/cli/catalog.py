@@ -156,3 +156,7 @@ def _check_found(selected: int, found: bool, patterns: Sequence[str], skipped: S
             f"none of the {selected} tags held a Windows base image that could be read ({len(skipped)} skipped)",
             hint="see the warnings above; nothing was saved",
         )
+
+
+# `catalog when|amis` live in their own module (issue #14); importing it registers them on this group.
+import layerscope.cli.windows  # noqa: E402, F401
