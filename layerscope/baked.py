@@ -27,6 +27,7 @@ from layerscope.catalog import (
 from layerscope.errors import ContentError, RegistryError, RegistryUnavailableError
 from layerscope.observer import NullObserver, Observer
 from layerscope.plan.chain import chain_ids
+from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import BakedImage, NodeProfile
 from layerscope.platforms import PlatformFilter
 from layerscope.reference import ImageReference, parse_reference
@@ -127,8 +128,8 @@ def _same_revision(a: BaseMatch, b: BaseMatch) -> bool:
 
 def apply_baked(
     image: ImageResult, baked: BakedSet, catalog: Catalog, profile: NodeProfile | None = None
-) -> ImageResult:
-    """The image with `cached` per layer, drift against the baked bases, and node warnings."""
+) -> PlannedImage:
+    """The image with `cached` per layer, planned with its drift against the baked bases and node warnings."""
     base = image.base
     declared_hit = base is not None and any(_same_revision(base, b) for b in baked.bases if b.match == "declared")
     undetermined = base is not None and (base.family, base.channel) in baked.undetermined
@@ -163,7 +164,7 @@ def apply_baked(
                 rebuild_on=suggest_rebuild(drift.baked, catalog),
                 layers=tuple(layer.index for layer in pulled),
             )
-    warnings = list(image.warnings)
+    warnings: list[str] = []
     if profile is not None:
         if image.platform.os != "windows":
             warnings.append(f"{image.platform} image cannot run on the Windows node of profile {profile.name}")
@@ -172,4 +173,4 @@ def apply_baked(
                 f"OS build {image.platform.os_version} cannot run with process isolation on host build"
                 f" {profile.os_version} (profile {profile.name}); rebuild on the host's LTSC base"
             )
-    return replace(image, layers=tuple(layers), drift=drift_info, warnings=tuple(warnings))
+    return PlannedImage(replace(image, layers=tuple(layers)), drift=drift_info, warnings=tuple(warnings))

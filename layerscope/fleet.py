@@ -18,7 +18,7 @@ from layerscope.baked import apply_baked
 from layerscope.executor import Executor, WorkerSettings, make_executor
 from layerscope.measurement import LayerMeasurement
 from layerscope.reference import parse_reference
-from layerscope.results import AnalysisRun, ImageResult
+from layerscope.plan.planned import AnalysisRun, PlannedImage
 
 if TYPE_CHECKING:
     from layerscope.registry import RegistryClient
@@ -87,7 +87,7 @@ class Fleet:
 
     def measure(
         self, images: Sequence[ResolvedImage], known: dict[str, LayerMeasurement] | None = None
-    ) -> list[ImageResult]:
+    ) -> list[PlannedImage]:
         """Measure resolved *images* (with attachments, on the executor) and apply the baked set."""
         results = measure_with_attachments(
             self.session.analyzer,
@@ -98,11 +98,11 @@ class Fleet:
             known=known,
         )
         if not self.session.has_baked_set:
-            return results
+            return [PlannedImage(r) for r in results]
         baked = self.session.baked()
         return [apply_baked(r, baked, self.session.catalog, self.session.profile) for r in results]
 
-    def run(self, images: Sequence[ImageResult]) -> AnalysisRun:
+    def run(self, images: Sequence[PlannedImage]) -> AnalysisRun:
         """The AnalysisRun of *images* with the session's profile and baked set."""
         session = self.session
         return AnalysisRun(

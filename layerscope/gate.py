@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from layerscope.errors import UsageError
-from layerscope.results import ImageResult
 from layerscope.units import format_size
+
+if TYPE_CHECKING:
+    from layerscope.plan.planned import PlannedImage
 
 __all__ = ["GATE_EXIT_CODE", "GateResult", "check_pull_gate"]
 
@@ -42,7 +45,7 @@ def _bytes(n: int) -> str:
     return f"{format_size(n)} ({n:,} B)"
 
 
-def check_pull_gate(images: Sequence[ImageResult], max_bytes: int) -> GateResult:
+def check_pull_gate(images: Sequence[PlannedImage], max_bytes: int) -> GateResult:
     """Check every image's bytes to pull beyond the baked set against *max_bytes* (see the module docstring)."""
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
         raise UsageError(f"the pull limit must be a byte count of 0 or more (got {max_bytes!r})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from layerscope.measurement import LayerMeasurement
@@ -10,9 +10,10 @@ from layerscope.oci import Platform
 
 if TYPE_CHECKING:
     from layerscope.catalog.match import BaseMatch
-    from layerscope.plan.launch import LaunchComparison
 
-__all__ = ["AnalysisRun", "DriftInfo", "ImageResult", "LayerResult", "Totals"]
+# The node's view of an image (drift, warnings, launch) is plan/planned.py's `PlannedImage`, which composes an
+# `ImageResult`: the result types import nothing from plan/ (issue #13).
+__all__ = ["DriftInfo", "ImageResult", "LayerResult", "Totals"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ class Totals:
 
 @dataclass(frozen=True, slots=True)
 class ImageResult:
-    """One analysed image (one platform of a reference)."""
+    """One analysed image (one platform of a reference): what the analysis found, no node involved."""
 
     reference: str
     index_digest: str | None
@@ -113,9 +114,6 @@ class ImageResult:
     config_digest: str
     layers: tuple[LayerResult, ...]
     base: BaseMatch | None = None
-    drift: DriftInfo | None = None
-    warnings: tuple[str, ...] = ()
-    launch: LaunchComparison | None = None  # with a node profile: time to ready, with and without the bake
 
     @property
     def totals(self) -> Totals:
@@ -133,13 +131,3 @@ class ImageResult:
         elif name.count(":") > 1:
             name = name.rsplit(":", 1)[0]
         return f"{name}@{self.digest}"
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisRun:
-    """Everything one `analyze` produced."""
-
-    images: tuple[ImageResult, ...]
-    profile: str | None = None
-    baked: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = field(default=())

@@ -49,7 +49,7 @@ from layerscope.errors import (
 )
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.reference import ImageReference
-from layerscope.results import AnalysisRun, ImageResult
+from layerscope.plan.planned import AnalysisRun, PlannedImage
 
 if TYPE_CHECKING:
     from layerscope.analysis import ResolvedImage
@@ -315,7 +315,7 @@ class _CheckpointWriter:
     def __init__(self, fd: int) -> None:
         self._fd = fd
 
-    def record(self, reference: str, results: Sequence[ImageResult]) -> None:
+    def record(self, reference: str, results: Sequence[PlannedImage]) -> None:
         """Append one finished reference."""
         layers = {layer.digest: layer.measurement for r in results for layer in r.layers if not layer.foreign}
         doc = {
@@ -351,7 +351,7 @@ def scan(
         checkpoint.remove()
     done, known = checkpoint.load()
     progress.scan_listed(len(refs), sum(1 for r in refs if str(r) in done))
-    by_ref: dict[str, list[ImageResult]] = {}
+    by_ref: dict[str, list[PlannedImage]] = {}
     skipped: list[tuple[str, str]] = []
     left_out = 0
 
@@ -395,7 +395,7 @@ def _measure_batch(
     resolved: Sequence[tuple[ImageReference, list[ResolvedImage]]],
     known: dict[str, LayerMeasurement],
     skipped: list[tuple[str, str]],
-) -> Iterator[tuple[ImageReference, list[ImageResult] | None]]:
+) -> Iterator[tuple[ImageReference, list[PlannedImage] | None]]:
     """Each reference of a batch with its results; one whose layers cannot be measured gets None."""
     try:
         results = iter(fleet.measure([i for _, images in resolved for i in images], known))

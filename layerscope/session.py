@@ -20,7 +20,7 @@ from layerscope.observer import NullObserver, Observer
 from layerscope.platforms import PlatformFilter, parse_platform_filter
 from layerscope.reference import parse_reference
 from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
-from layerscope.results import AnalysisRun, ImageResult
+from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.sources import RoutingSource
 from layerscope.store import MeasurementStore
 
@@ -155,21 +155,21 @@ class Session:
 
         return LaunchParameters.from_profile(self.profile) if self.profile else None
 
-    def images(self, refs: Sequence[str], platform: PlatformFilter | None = None) -> list[ImageResult]:
+    def images(self, refs: Sequence[str], platform: PlatformFilter | None = None) -> list[PlannedImage]:
         """Analyse *refs* and, with a baked set, mark what the node holds and estimate launch times."""
         parsed = [parse_reference(r) for r in refs]
         images = self.analyzer.analyze(parsed, platform or self.settings.platform)
         if not self.has_baked_set:
-            return images
+            return [PlannedImage(image) for image in images]
         from layerscope.baked import apply_baked
         from layerscope.plan.launch import compare_launch, plan_layers
 
         baked = self.baked()
-        images = [apply_baked(image, baked, self.catalog, self.profile) for image in images]
+        planned = [apply_baked(image, baked, self.catalog, self.profile) for image in images]
         params = self.launch_parameters()
         if params is None:
-            return images
-        return [replace(image, launch=compare_launch(plan_layers(image), params)) for image in images]
+            return planned
+        return [replace(p, launch=compare_launch(plan_layers(p.image), params)) for p in planned]
 
     def recommend(self, workload: Workload, budget_bytes: int | None = None) -> Recommendation:
         """Which workload images to bake on the profile's node (requires a profile)."""
@@ -183,7 +183,7 @@ class Session:
         # The images `report` analyses (--platform, else every platform of an index): both commands leave out
         # what the node cannot run with the same reason, instead of failing on a platform mismatch (#12 item 6).
         images = self.images(list(weights))
-        candidates = [Candidate.from_image(image, weights[image.reference]) for image in images]
+        candidates = [Candidate.from_image(p.image, weights[p.reference]) for p in images]
         return recommend(candidates, self.profile, budget_bytes=budget_bytes, prebaked_chains=self.baked().chain_ids)
 
     def pins(self, refs: Sequence[str]) -> list[PullItem]:
@@ -223,8 +223,8 @@ class Session:
         node = BakedNode(
             profile=self.profile.name if self.profile else None,
             references=baked.references,
-            b_on_a=NodePull.of(b_on_a),
-            a_on_b=NodePull.of(a_on_b),
+            b_on_a=NodePull.of(b_on_a.image),
+            a_on_b=NodePull.of(a_on_b.image),
             warnings=tuple(dict.fromkeys(warnings)),
         )
         return diff_images(a, b, node)

@@ -7,8 +7,10 @@ Each format's module is imported only when that format is rendered (tabulate and
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from layerscope.results import AnalysisRun
+if TYPE_CHECKING:
+    from layerscope.plan.planned import AnalysisRun
 
 __all__ = ["AnalysisFormat", "render_analysis"]
 

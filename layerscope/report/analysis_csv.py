@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from layerscope.results import AnalysisRun
+from layerscope.plan.planned import AnalysisRun
 
 __all__ = ["COLUMNS", "render_csv"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from layerscope.results import AnalysisRun, DriftInfo, ImageResult, LayerResult, Totals
+from layerscope.results import DriftInfo, LayerResult, Totals
 
 if TYPE_CHECKING:
     from layerscope.plan.launch import LaunchComparison, LaunchEstimate
+    from layerscope.plan.planned import AnalysisRun, PlannedImage
 
 __all__ = ["SCHEMA", "analysis_document", "image_document", "render_json", "totals_document"]
 
@@ -71,7 +72,7 @@ def totals_document(t: Totals) -> dict[str, Any]:
     }
 
 
-def image_document(image: ImageResult) -> dict[str, Any]:
+def image_document(image: PlannedImage) -> dict[str, Any]:
     """One entry of `images`."""
     base = image.base
     drift = image.drift

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from layerscope.results import AnalysisRun, ImageResult
+from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.units import format_duration, format_size
 
 __all__ = ["render_markdown", "render_table"]
@@ -20,7 +20,7 @@ def _flag(v: bool | None) -> str:
     return "-" if v is None else ("yes" if v else "no")
 
 
-def _title(image: ImageResult) -> list[str]:
+def _title(image: PlannedImage) -> list[str]:
     lines = [f"{image.reference}  ({image.platform})", f"digest {image.digest}"]
     if image.base is not None:
         b = image.base
@@ -44,7 +44,7 @@ def _title(image: ImageResult) -> list[str]:
     return lines
 
 
-def _rows(image: ImageResult) -> list[list[object]]:
+def _rows(image: PlannedImage) -> list[list[object]]:
     rows: list[list[object]] = []
     for layer in image.layers:
         m = layer.measurement

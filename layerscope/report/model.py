@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from layerscope.gate import GateResult
 from layerscope.plan.disk import disk_usage
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
+from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import NodeProfile
 from layerscope.plan.recommend import Candidate, Recommendation, recommend
-from layerscope.results import DriftInfo, ImageResult, Totals
+from layerscope.results import DriftInfo, Totals
 
 __all__ = [
     "DEFAULT_LAUNCH_PROFILE",
@@ -227,7 +228,7 @@ class Report:
     schema: str = SCHEMA
 
 
-def _layer(image: ImageResult, plan: Sequence[PlanLayer], holders: Mapping[str, int]) -> tuple[ReportLayer, ...]:
+def _layer(image: PlannedImage, plan: Sequence[PlanLayer], holders: Mapping[str, int]) -> tuple[ReportLayer, ...]:
     out = []
     for layer, planned in zip(image.layers, plan, strict=True):
         m = layer.measurement
@@ -252,7 +253,7 @@ def _layer(image: ImageResult, plan: Sequence[PlanLayer], holders: Mapping[str, 
     return tuple(out)
 
 
-def _split(image: ImageResult) -> PullSplit:
+def _split(image: PlannedImage) -> PullSplit:
     cached = base = app = 0
     for layer in image.layers:
         n = layer.measurement.compressed_bytes
@@ -265,7 +266,7 @@ def _split(image: ImageResult) -> PullSplit:
     return PullSplit(cached, base, app)
 
 
-def _names(images: Sequence[ImageResult]) -> list[str]:
+def _names(images: Sequence[PlannedImage]) -> list[str]:
     """Display names: the reference, plus the platform where one reference gave several images."""
     counts: dict[str, int] = {}
     for image in images:
@@ -286,7 +287,7 @@ def _dedup(entries: Mapping[str, tuple[int, int | None, bool, bool]]) -> Dedup:
     )
 
 
-def _image_warnings(image: ImageResult, drift: DriftInfo | None, launch: Launch | None) -> tuple[str, ...]:
+def _image_warnings(image: PlannedImage, drift: DriftInfo | None, launch: Launch | None) -> tuple[str, ...]:
     out: list[str] = []
     if drift is not None:
         out.append("drift: " + drift.message)
@@ -297,7 +298,7 @@ def _image_warnings(image: ImageResult, drift: DriftInfo | None, launch: Launch 
 
 
 def build_report(
-    images: Sequence[ImageResult],
+    images: Sequence[PlannedImage],
     *,
     profile: NodeProfile | None = None,
     launch: LaunchParameters | None = None,
@@ -317,7 +318,7 @@ def build_report(
     *prebaked_chains* (the resolved baked set) already on the node and *budget_bytes* (None: the profile's).
     """
     weights = weights or {}
-    plans = [plan_layers(image) for image in images]
+    plans = [plan_layers(image.image) for image in images]
     names = _names(images)
     holders: dict[str, list[int]] = {}
     for i, plan in enumerate(plans):

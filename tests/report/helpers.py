@@ -9,6 +9,7 @@ from layerscope.catalog.match import BaseMatch
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.oci import Platform
 from layerscope.plan.chain import chain_ids
+from layerscope.plan.planned import PlannedImage
 from layerscope.results import DriftInfo, ImageResult, LayerResult
 
 WINDOWS = Platform("windows", "amd64", os_version="10.0.17763.3406")
@@ -36,8 +37,8 @@ def image(
     base_month: str | None = None,
     drift: DriftInfo | None = None,
     warnings: tuple[str, ...] = (),
-) -> ImageResult:
-    """An ImageResult whose layer *i* has digest/diff_id derived from its name and chain IDs from its parents."""
+) -> PlannedImage:
+    """A planned ImageResult whose layer *i* has digest/diff_id derived from its name and chain IDs from its parents."""
     diff_ids = [digest("diff-" + name) for name, *_ in layers]
     chains = chain_ids(diff_ids)
     results = []
@@ -79,7 +80,7 @@ def image(
             layers=(None,) * base_layers,
             evidence=("digest",) * base_layers,
         )
-    return ImageResult(
+    analysed = ImageResult(
         reference=reference,
         index_digest=None,
         digest=digest("manifest-" + reference),
@@ -88,9 +89,8 @@ def image(
         config_digest=digest("config-" + reference),
         layers=tuple(results),
         base=match,
-        drift=drift,
-        warnings=warnings,
     )
+    return PlannedImage(analysed, drift=drift, warnings=warnings)
 
 
 class _TableReader(HTMLParser):
