@@ -17,8 +17,8 @@ from layerscope.attach import Attachments, measure_with_attachments
 from layerscope.baked import apply_baked
 from layerscope.executor import Executor, WorkerSettings, make_executor
 from layerscope.measurement import LayerMeasurement
-from layerscope.reference import parse_reference
 from layerscope.plan.planned import AnalysisRun, PlannedImage
+from layerscope.reference import parse_reference
 
 if TYPE_CHECKING:
     from layerscope.registry import RegistryClient

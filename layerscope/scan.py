@@ -48,8 +48,8 @@ from layerscope.errors import (
     UsageError,
 )
 from layerscope.measurement import LayerMeasurement, SizeSource
-from layerscope.reference import ImageReference
 from layerscope.plan.planned import AnalysisRun, PlannedImage
+from layerscope.reference import ImageReference
 
 if TYPE_CHECKING:
     from layerscope.analysis import ResolvedImage

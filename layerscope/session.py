@@ -17,10 +17,10 @@ from layerscope.catalog import Catalog
 from layerscope.catalog import load as load_catalog
 from layerscope.errors import UsageError
 from layerscope.observer import NullObserver, Observer
+from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.platforms import PlatformFilter, parse_platform_filter
 from layerscope.reference import parse_reference
 from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
-from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.sources import RoutingSource
 from layerscope.store import MeasurementStore
 
