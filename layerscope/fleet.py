@@ -1,6 +1,6 @@
 """A Session with the fleet-scale extras: attached analyses, and measurements on an executor (Dask).
 
-`Fleet(session, FleetOptions(...))` adds to one run what `analyze --attach/--use-attached/--executor`
+`FleetSession(session, FleetOptions(...))` adds to one run what `analyze --attach/--use-attached/--executor`
 and `scan` need: a registry client for attachments and listings, and the executor plugged into the
 session's analyzer. The session keeps owning the source, store, catalog and baked set.
 """
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from layerscope.registry import RegistryClient
     from layerscope.session import Session
 
-__all__ = ["Fleet", "FleetOptions"]
+__all__ = ["FleetOptions", "FleetSession"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class FleetOptions:
         return self.attach or self.use_attached or self.executor is not None
 
 
-class Fleet:
+class FleetSession:
     """Fleet resources around an open Session; use as a context manager."""
 
     def __init__(self, session: Session, options: FleetOptions) -> None:
@@ -70,7 +70,7 @@ class Fleet:
         """The session's registry client (the session closes it)."""
         return self.session.source.registry()
 
-    def __enter__(self) -> Fleet:
+    def __enter__(self) -> FleetSession:
         return self
 
     def __exit__(

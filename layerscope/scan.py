@@ -53,7 +53,7 @@ from layerscope.reference import ImageReference
 
 if TYPE_CHECKING:
     from layerscope.analysis import ResolvedImage
-    from layerscope.fleet import Fleet
+    from layerscope.fleet import FleetSession
     from layerscope.platforms import PlatformFilter
     from layerscope.registry import RegistryClient
 
@@ -337,7 +337,7 @@ def _batches(items: Sequence[ImageReference], size: int) -> Iterator[Sequence[Im
 
 
 def scan(
-    fleet: Fleet, target: ScanTarget, options: ScanOptions | None = None, progress: ScanProgress | None = None
+    fleet: FleetSession, target: ScanTarget, options: ScanOptions | None = None, progress: ScanProgress | None = None
 ) -> ScanResult:
     """List and analyse every image of *target*; see the module docstring for filters and resuming."""
     options = options or ScanOptions()
@@ -391,7 +391,7 @@ def scan(
 
 
 def _measure_batch(
-    fleet: Fleet,
+    fleet: FleetSession,
     resolved: Sequence[tuple[ImageReference, list[ResolvedImage]]],
     known: dict[str, LayerMeasurement],
     skipped: list[tuple[str, str]],

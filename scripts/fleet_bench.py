@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from layerscope.executor import DaskExecutor, WorkerSettings  # noqa: E402
-from layerscope.fleet import Fleet, FleetOptions  # noqa: E402
+from layerscope.fleet import FleetOptions, FleetSession  # noqa: E402
 from layerscope.scan import ScanOptions, parse_target, scan  # noqa: E402
 from layerscope.session import Session, Settings  # noqa: E402
 from scripts import fixturegen  # noqa: E402
@@ -58,7 +58,7 @@ def _cpu(executor: Any) -> float:
 def _timed(host: str, store: Path, options: FleetOptions, executor: Any = None) -> tuple[float, float]:
     """(wall seconds, CPU seconds of whoever measured) of one scan of the bench repositories."""
     store.unlink(missing_ok=True)  # every repeat starts with an empty store
-    with Session(Settings(store_path=store)) as session, Fleet(session, options) as fleet:
+    with Session(Settings(store_path=store)) as session, FleetSession(session, options) as fleet:
         if executor is not None:
             session.analyzer.executor = executor
         cpu, start = _cpu(executor), time.perf_counter()

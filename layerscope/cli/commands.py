@@ -128,9 +128,9 @@ def analyze(refs: Sequence[str], fmt: str, output: str | None, max_pull: int | N
         settings = build_settings(options)
         with StderrObserver(progress=progress) as observer, Session(settings, observer) as session:
             if fleet.any:
-                from layerscope.fleet import Fleet
+                from layerscope.fleet import FleetSession
 
-                with Fleet(session, fleet) as extras:
+                with FleetSession(session, fleet) as extras:
                     run = extras.analyze(refs)
             else:
                 run = session.analyze(refs)

@@ -64,7 +64,7 @@ def scan(
     with errors():
         from pathlib import Path
 
-        from layerscope.fleet import Fleet
+        from layerscope.fleet import FleetSession
         from layerscope.output import write_output
         from layerscope.report import AnalysisFormat, render_analysis
         from layerscope.scan import ScanOptions, parse_since, parse_target
@@ -83,7 +83,7 @@ def scan(
         fleet_opts = pop_fleet_options(options)
         settings = build_settings(options)
         observer = ScanObserver(progress=progress)
-        with observer, Session(settings, observer) as session, Fleet(session, fleet_opts) as fleet:
+        with observer, Session(settings, observer) as session, FleetSession(session, fleet_opts) as fleet:
             result = run_scan(fleet, scan_target, scan_options, observer)
         parts = [f"{len(result.run.images)} images from {result.references} references"]
         if result.resumed:

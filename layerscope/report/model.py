@@ -38,7 +38,7 @@ __all__ = [
     "RUNTIMES",
     "SCHEMA",
     "Dedup",
-    "Fleet",
+    "FleetFigures",
     "Launch",
     "PullSplit",
     "Report",
@@ -198,7 +198,7 @@ class SharedLayer:
 
 
 @dataclass(frozen=True, slots=True)
-class Fleet:
+class FleetFigures:
     """Figures over every image of the report."""
 
     images: int
@@ -222,7 +222,7 @@ class Report:
     launch_profile: str | None  # the profile whose throughput the launch estimates use
     baked: tuple[str, ...]
     images: tuple[ReportImage, ...]
-    fleet: Fleet
+    fleet: FleetFigures
     gate: GateResult | None = None
     warnings: tuple[str, ...] = ()
     schema: str = SCHEMA
@@ -418,7 +418,7 @@ def build_report(
         with_day = sum(r.weight * r.launch.with_bake_seconds for r in out if r.launch is not None)
         without_day = sum(r.weight * r.launch.without_bake_seconds for r in out if r.launch is not None)
 
-    fleet = Fleet(
+    fleet = FleetFigures(
         images=len(out),
         compressed_bytes=sum(r.totals.compressed_bytes for r in out),
         registry=_dedup(by_digest),

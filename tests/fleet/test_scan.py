@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from layerscope.fleet import Fleet, FleetOptions
+from layerscope.fleet import FleetOptions, FleetSession
 from layerscope.measurement import LayerMeasurement
 from layerscope.scan import ScanOptions, default_checkpoint_path, parse_target, scan
 from layerscope.session import Session, Settings
@@ -148,7 +148,7 @@ def test_interrupted_scan_resumes_without_remeasuring(
     with (
         pytest.raises(KeyboardInterrupt),
         Session(Settings(store_path=None)) as session,
-        Fleet(session, FleetOptions()) as fleet,
+        FleetSession(session, FleetOptions()) as fleet,
     ):
         scan(fleet, parse_target(target), ScanOptions(batch_size=4), stop)
     assert stop.done == refs[:12]
