@@ -1,96 +1,45 @@
-"""`report -o html`: one self-contained HTML file — summary, charts (inline SVG, report/svg.py), sortable tables.
+"""`report -o html`: one self-contained HTML file — summary, charts (report/fleet_charts.py), sortable tables.
 
-Self-contained means nothing is fetched at view time: CSS and the small sort script are inline, charts are inline
-SVG, and a Content-Security-Policy (`default-src 'none'`) makes the browser refuse any resource a future edit
-might add. Every value is escaped with `html.escape`. Numeric cells carry the exact number in `data-sort` (bytes or
-seconds) so the tables sort by value and tests can compare them with `analyze -o json`; `data-field` names the
-number. A script error is recorded on `<html data-js-errors=…>`, and a finished script sets `data-ready="1"`,
-which is how the headless-browser test sees that the page ran cleanly.
+Self-contained means nothing is fetched at view time: CSS and the small sort script (package data in
+report/assets/, read once) are inline, charts are inline SVG, and a Content-Security-Policy (`default-src 'none'`)
+makes the browser refuse any resource a future edit might add. Every value is escaped with `html.escape`. Numeric
+cells carry the exact number in `data-sort` (bytes or seconds) so the tables sort by value and tests can compare
+them with `analyze -o json`; `data-field` names the number. A script error is recorded on
+`<html data-js-errors=…>`, and a finished script sets `data-ready="1"`, which is how the headless-browser test sees
+that the page ran cleanly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from html import escape
+from importlib.resources import files
 
 from layerscope import __version__
-from layerscope.report import svg
+from layerscope.report.fleet_charts import APP_PULL, BASE_PULL, CACHED, CHART_IDS, WITH_BAKE, WITHOUT_BAKE, charts
 from layerscope.report.model import Report, ReportImage
 from layerscope.units import format_duration, format_size
 
-__all__ = ["CHART_IDS", "render_html"]
-
-CHART_IDS = ("chart-pull", "chart-launch", "chart-disk")
-CACHED, BASE_PULL, APP_PULL = "#4c9a6a", "#e08a2c", "#3b6fb6"
-WITH_BAKE, WITHOUT_BAKE = "#4c9a6a", "#c4504d"
-SNAPSHOTS, BLOBS = "#6a5acd", "#b3acec"
+# The chart ids and colours are re-exported: the browser test reads them from here.
+__all__ = ["APP_PULL", "BASE_PULL", "CACHED", "CHART_IDS", "WITHOUT_BAKE", "WITH_BAKE", "render_html"]
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
-_CSS = """
-:root{--fg:#1d2430;--muted:#5b6576;--line:#dde2ea;--bg:#f6f8fb;--card:#fff;--warn:#9a5b00;--bad:#a12c2a}
-*{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--fg);
-background:var(--bg)}
-main{max-width:1200px;margin:0 auto;padding:24px}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 10px}h3{font-size:15px;margin:16px 0 8px}
-.context{color:var(--muted);margin:0 0 16px;overflow-wrap:anywhere}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:12px}
-.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px}
-.card .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
-.card .v{font-size:22px;font-weight:600;margin:2px 0}.card .n{color:var(--muted);font-size:12px}
-.scroll{overflow-x:auto;margin-bottom:12px}
-#images-table td:first-child,#rec-table td:first-child{min-width:240px}
-.panel{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px;margin-bottom:12px}
-svg.chart{display:block;max-width:100%;height:auto}
-svg.chart text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;fill:var(--fg)}
-svg.chart .tick,svg.chart .value.small{fill:var(--muted);font-size:11px}svg.chart .grid{stroke:var(--line)}
-table{border-collapse:collapse;width:100%;background:var(--card);font-size:13px}
-th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
-td.num,th.num{text-align:right;white-space:nowrap}
-th{background:#eef1f6;position:sticky;top:0}
-table.sortable th{cursor:pointer;user-select:none}
-table.sortable th[aria-sort=ascending]::after{content:" \\25B2";font-size:10px}
-table.sortable th[aria-sort=descending]::after{content:" \\25BC";font-size:10px}
-.sub{color:var(--muted);font-size:11px}.nowrap{white-space:nowrap}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;overflow-wrap:anywhere}
-.badge{display:inline-block;border-radius:10px;padding:0 7px;font-size:11px;font-weight:600}
-.badge.drift{background:#fde7c8;color:var(--warn)}.badge.ok{background:#dcefe3;color:#2c6b43}
-.badge.bad{background:#f7d7d6;color:var(--bad)}
-ul.warnings li{margin:3px 0}details{margin:6px 0}summary{cursor:pointer}
-footer{color:var(--muted);font-size:12px;margin-top:32px}
-@media print{th{position:static}details{display:block}}
-"""
 
-# Runs first: records any script error where a headless browser's DOM dump shows it.
-_ERROR_HOOK = """
-(function(){var h=document.documentElement;function rec(m){h.setAttribute("data-js-errors",
-(h.getAttribute("data-js-errors")||"")+m+";");}
-window.addEventListener("error",function(e){rec(String(e.message));});
-window.addEventListener("unhandledrejection",function(e){rec("unhandled rejection: "+String(e.reason));});})();
-"""
+@cache
+def _asset(name: str) -> str:
+    """A file of report/assets/ (package data), with the newline the page puts before it."""
+    return "\n" + files("layerscope.report").joinpath("assets", name).read_text(encoding="utf-8")
 
-# Click (or Enter/Space on) a header to sort by it; numbers sort by data-sort, text by its content.
-_SORT = """
-(function(){
-function key(td){var v=td.getAttribute("data-sort");if(v!==null&&v!==""&&!isNaN(+v))return +v;
-return td.textContent.trim().toLowerCase();}
-function cmp(x,y){if(typeof x==="number"&&typeof y==="number")return x-y;return String(x).localeCompare(String(y));}
-Array.prototype.forEach.call(document.querySelectorAll("table.sortable"),function(table){
-var ths=table.tHead.rows[0].cells;
-Array.prototype.forEach.call(ths,function(th,i){
-th.tabIndex=0;th.setAttribute("aria-sort","none");
-function sort(){var asc=th.getAttribute("aria-sort")!=="ascending";
-Array.prototype.forEach.call(ths,function(o){o.setAttribute("aria-sort","none");});
-th.setAttribute("aria-sort",asc?"ascending":"descending");
-var body=table.tBodies[0];var rows=Array.prototype.slice.call(body.rows);
-rows.sort(function(a,b){var r=cmp(key(a.cells[i]),key(b.cells[i]));return asc?r:-r;});
-rows.forEach(function(r){body.appendChild(r);});}
-th.addEventListener("click",sort);
-th.addEventListener("keydown",function(e){if(e.key==="Enter"||e.key===" "){e.preventDefault();sort();}});});});
-document.documentElement.setAttribute("data-ready","1");
-})();
-"""
+
+def _page_assets() -> tuple[str, str, str]:
+    """(CSS, error hook, sort script), inlined so the page stays one self-contained file under the CSP.
+
+    error-hook.js runs first: it records any script error where a headless browser's DOM dump shows it.
+    sort.js: click (or Enter/Space on) a header to sort by it; numbers sort by data-sort, text by its content.
+    """
+    return _asset("report.css"), _asset("error-hook.js"), _asset("sort.js")
 
 
 def _e(value: object) -> str:
@@ -186,76 +135,6 @@ def _gate(report: Report) -> str:
         f'<section id="gate"><h2>Pull gate ({_e(_size(g.max_bytes))} per image)</h2>'
         f'<div class="panel">{badge} {_e(g.reason)}</div></section>'
     )
-
-
-def _charts(report: Report) -> str:
-    images = report.images
-    parts = ['<section id="charts">']
-    rows = [
-        svg.Row(i.name, (float(i.split.cached_bytes), float(i.split.base_pull_bytes), float(i.split.app_pull_bytes)))
-        for i in images
-    ]
-    series = [
-        svg.Series("cached (baked)", CACHED),
-        svg.Series("base to pull", BASE_PULL),
-        svg.Series("app to pull", APP_PULL),
-    ]
-    parts.append("<h2>What a node pulls for each image (compressed)</h2>")
-    parts.append(
-        '<div class="panel">'
-        + svg.stacked_bars(rows, series, chart_id=CHART_IDS[0], title="Compressed bytes per image", fmt=_fmt_size)
-        + "</div>"
-    )
-    launched = [i for i in images if i.launch is not None]
-    if launched:
-        lrows = [
-            svg.Row(i.name, (i.launch.with_bake_seconds, i.launch.without_bake_seconds))
-            for i in launched
-            if i.launch is not None
-        ]
-        lseries = [svg.Series("with the bake", WITH_BAKE), svg.Series("without the bake", WITHOUT_BAKE)]
-        parts.append("<h2>Launch time with and without the bake</h2>")
-        parts.append(
-            '<div class="panel">'
-            + svg.grouped_bars(
-                lrows,
-                lseries,
-                chart_id=CHART_IDS[1],
-                title="Launch seconds per image",
-                fmt=_fmt_secs,
-                ticks=svg.time_ticks,
-                tick_fmt=_fmt_tick_secs,
-            )
-            + "</div>"
-        )
-    drows = [svg.Row(d.label, (float(d.snapshot_bytes), float(d.blob_bytes))) for d in report.fleet.node_disk]
-    dseries = [svg.Series("unpacked layers (per chain)", SNAPSHOTS), svg.Series("compressed blobs kept", BLOBS)]
-    estimated = any(d.estimated for d in report.fleet.node_disk)
-    parts.append("<h2>Node disk for every image, by runtime</h2>")
-    parts.append(
-        '<div class="panel">'
-        + svg.stacked_bars(drows, dseries, chart_id=CHART_IDS[2], title="Node disk by runtime", fmt=_fmt_size)
-        + ('<p class="context">Some unpacked sizes are estimated from compressed sizes.</p>' if estimated else "")
-        + "</div>"
-    )
-    parts.append("</section>")
-    return "\n".join(parts)
-
-
-def _fmt_size(x: float) -> str:
-    return format_size(round(x))
-
-
-def _fmt_secs(x: float) -> str:
-    return format_duration(x)
-
-
-def _fmt_tick_secs(x: float) -> str:
-    if x == 0:
-        return "0"
-    if x < 60:
-        return f"{x:g} s"
-    return f"{x / 60:g} min" if x < 3600 else f"{x / 3600:g} h"
 
 
 def _images(report: Report) -> str:
@@ -463,7 +342,7 @@ def render_html(report: Report) -> str:
         f"<header><h1>{_e(title)}</h1>{_context(report)}</header>",
         _summary(report),
         _gate(report),
-        _charts(report),
+        charts(report),
         _images(report),
         _recommendation(report),
         '<section id="disk"><h2>Node disk by runtime</h2>' + _disk(report) + "</section>",
@@ -474,12 +353,13 @@ def render_html(report: Report) -> str:
         "(1 GB = 10<sup>9</sup> bytes); hover a bar for its exact value; click a column header to sort.</footer>",
         "</main>",
     ]
+    css, error_hook, sort = _page_assets()
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_e(_CSP)}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n<script>{_ERROR_HOOK}</script>\n</head>\n<body>\n"
+        f"<title>{_e(title)}</title>\n<style>{css}</style>\n<script>{error_hook}</script>\n</head>\n<body>\n"
         + "\n".join(part for part in body if part)
-        + f"\n<script>{_SORT}</script>\n</body>\n</html>\n"
+        + f"\n<script>{sort}</script>\n</body>\n</html>\n"
     )
