@@ -8,7 +8,8 @@ four formats cannot disagree with each other or with `analyze -o json` (the per-
 Per image: sizes (`Totals`), the Windows base, what a node pulls with the bake (layers the baked set does not hold;
 `cached: null` counts as pulled) and without it (every layer), launch seconds both ways (plan/launch.py), drift.
 
-Fleet:
+Fleet (the distinct-layer, disk and shared-layer figures are computed in report/fleet_figures.py; their types are
+re-exported here so every renderer imports the model from one place):
 
 - **registry**: distinct layers by compressed digest — what the images take in registry storage (foreign layers
   included, and also reported apart: they live on MCR, not in your registry);
@@ -26,11 +27,20 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from layerscope.gate import GateResult
-from layerscope.plan.disk import disk_usage
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
 from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import NodeProfile
-from layerscope.plan.recommend import Candidate, Recommendation, recommend
+from layerscope.plan.recommend import Candidate, recommend
+from layerscope.report.fleet_figures import (
+    RUNTIMES,
+    Dedup,
+    FleetFigures,
+    RuntimeDisk,
+    SharedLayer,
+    distinct_layers,
+    node_disk,
+    shared_layers,
+)
 from layerscope.results import DriftInfo, Totals
 
 __all__ = [
@@ -54,12 +64,6 @@ SCHEMA = "layerscope.report/v1"
 #: Shipped profile whose network and disk figures estimate launch times when no --profile is given (the profile the
 #: launch model is calibrated on, plan/launch.py).
 DEFAULT_LAUNCH_PROFILE = "eks-ws2019-core"
-#: (label, runtime, discard_unpacked_layers) of the node-disk figures, in report order.
-RUNTIMES: tuple[tuple[str, str, bool], ...] = (
-    ("containerd", "containerd", False),
-    ("containerd+discard", "containerd", True),
-    ("docker", "docker", False),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,69 +156,6 @@ class ReportImage:
 
 
 @dataclass(frozen=True, slots=True)
-class Dedup:
-    """Distinct layers of the fleet under one identity (digest or chain ID), shared ones counted once."""
-
-    layers: int
-    compressed_bytes: int
-    extracted_bytes: int | None  # None when a layer's extracted size is unknown
-    foreign_compressed_bytes: int  # of compressed_bytes: foreign layers (stored by MCR, not your registry)
-    exact: bool  # False when a known extracted size is an estimate or catalog figure
-
-
-@dataclass(frozen=True, slots=True)
-class RuntimeDisk:
-    """Disk every image of the report takes on one node with a given runtime (plan/disk.py)."""
-
-    label: str  # containerd | containerd+discard | docker
-    runtime: str
-    discard_unpacked_layers: bool
-    snapshot_bytes: int
-    blob_bytes: int
-    layers: int
-    estimated: bool
-
-    @property
-    def total_bytes(self) -> int:
-        """Snapshots plus kept blobs."""
-        return self.snapshot_bytes + self.blob_bytes
-
-
-@dataclass(frozen=True, slots=True)
-class SharedLayer:
-    """A layer chain held by several images of the report."""
-
-    chain_id: str
-    digest: str
-    base: bool
-    compressed_bytes: int
-    extracted_bytes: int | None
-    references: tuple[str, ...]  # image names holding it, report order
-
-    @property
-    def images(self) -> int:
-        """How many images hold it."""
-        return len(self.references)
-
-
-@dataclass(frozen=True, slots=True)
-class FleetFigures:
-    """Figures over every image of the report."""
-
-    images: int
-    compressed_bytes: int  # sum over images, shared layers counted every time
-    registry: Dedup  # distinct by digest
-    node_cache: Dedup  # distinct by chain ID
-    pull_with_bake_bytes: int  # sum over images
-    pull_without_bake_bytes: int
-    node_disk: tuple[RuntimeDisk, ...]
-    shared_layers: tuple[SharedLayer, ...]
-    launch_seconds_per_day_with_bake: float | None  # Σ weight × launch seconds; None without launch estimates
-    launch_seconds_per_day_without_bake: float | None
-    recommendation: Recommendation | None
-
-
-@dataclass(frozen=True, slots=True)
 class Report:
     """The whole report (the `layerscope.report/v1` document, fleet_json.py)."""
 
@@ -272,19 +213,6 @@ def _names(images: Sequence[PlannedImage]) -> list[str]:
     for image in images:
         counts[image.reference] = counts.get(image.reference, 0) + 1
     return [f"{i.reference} [{i.platform}]" if counts[i.reference] > 1 else i.reference for i in images]
-
-
-def _dedup(entries: Mapping[str, tuple[int, int | None, bool, bool]]) -> Dedup:
-    """Dedup over key → (compressed, extracted, foreign, exact)."""
-    values = list(entries.values())
-    extracted = [e for _, e, _, _ in values]
-    return Dedup(
-        layers=len(values),
-        compressed_bytes=sum(c for c, _, _, _ in values),
-        extracted_bytes=None if any(e is None for e in extracted) else sum(e for e in extracted if e is not None),
-        foreign_compressed_bytes=sum(c for c, _, f, _ in values if f),
-        exact=all(x for _, e, _, x in values if e is not None),
-    )
 
 
 def _image_warnings(image: PlannedImage, drift: DriftInfo | None, launch: Launch | None) -> tuple[str, ...]:
@@ -359,48 +287,9 @@ def build_report(
             )
         )
 
-    by_digest: dict[str, tuple[int, int | None, bool, bool]] = {}
-    by_chain: dict[str, tuple[int, int | None, bool, bool]] = {}
-    for image, plan in zip(images, plans, strict=True):
-        for result, planned in zip(image.layers, plan, strict=True):
-            m = result.measurement
-            entry = (m.compressed_bytes, m.extracted_bytes, result.foreign, m.exact)
-            by_digest.setdefault(result.digest, entry)
-            by_chain.setdefault(planned.chain_id, entry)
-
-    disks = []
-    ratio = launch.extraction_ratio if launch is not None else None
-    for label, runtime, discard in RUNTIMES:
-        usage = (
-            disk_usage(plans, runtime=runtime, discard_unpacked_layers=discard, extraction_ratio=ratio)
-            if ratio is not None
-            else disk_usage(plans, runtime=runtime, discard_unpacked_layers=discard)
-        )
-        disks.append(
-            RuntimeDisk(label, runtime, discard, usage.snapshot_bytes, usage.blob_bytes, usage.layers, usage.estimated)
-        )
-
-    shared = []
-    first_layer: dict[str, tuple[int, int]] = {}  # chain → (image, layer index) where it first appears
-    for i, plan in enumerate(plans):
-        for j, layer in enumerate(plan):
-            first_layer.setdefault(layer.chain_id, (i, j))
-    for chain, owners in holders.items():
-        if len(owners) < 2:
-            continue
-        i, j = first_layer[chain]
-        held = images[i].layers[j]
-        shared.append(
-            SharedLayer(
-                chain_id=chain,
-                digest=held.digest,
-                base=held.base,
-                compressed_bytes=held.measurement.compressed_bytes,
-                extracted_bytes=held.measurement.extracted_bytes,
-                references=tuple(names[k] for k in owners),
-            )
-        )
-    shared.sort(key=lambda s: (-s.images, -s.compressed_bytes, s.chain_id))
+    registry, node_cache = distinct_layers(images, plans)
+    disks = node_disk(plans, launch.extraction_ratio if launch is not None else None)
+    shared = shared_layers(images, plans, names, holders, top_shared)
 
     recommendation = None
     if profile is not None and images:
@@ -421,12 +310,12 @@ def build_report(
     fleet = FleetFigures(
         images=len(out),
         compressed_bytes=sum(r.totals.compressed_bytes for r in out),
-        registry=_dedup(by_digest),
-        node_cache=_dedup(by_chain),
+        registry=registry,
+        node_cache=node_cache,
         pull_with_bake_bytes=sum(r.pull_with_bake_bytes for r in out),
         pull_without_bake_bytes=sum(r.pull_without_bake_bytes for r in out),
-        node_disk=tuple(disks),
-        shared_layers=tuple(shared[: max(0, top_shared)]),
+        node_disk=disks,
+        shared_layers=shared,
         launch_seconds_per_day_with_bake=with_day,
         launch_seconds_per_day_without_bake=without_day,
         recommendation=recommendation,
