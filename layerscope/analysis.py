@@ -3,16 +3,15 @@
 `Analyzer` holds one content source, the measurement store and a bounded thread pool; layers of all
 requested images are measured concurrently and a layer shared by several images is measured once.
 The work is shared, never the check: every image checks every measurement it uses — however obtained —
-against its own config's diff_id (`check_layer`), so a result never depends on which image came first.
+against its own config's diff_id (layer_checks.py), so a result never depends on which image came first.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -23,10 +22,10 @@ from layerscope.digest import is_digest
 from layerscope.errors import (
     CorruptLayerError,
     InvalidManifestError,
-    LayerscopeError,
     NotFoundError,
     UnsupportedMediaTypeError,
 )
+from layerscope.layer_checks import checked_future, checked_now
 from layerscope.measurement import LayerMeasurement, SizeSource, check_layer
 from layerscope.observer import NullObserver, Observer
 from layerscope.oci import (
@@ -178,7 +177,7 @@ class Analyzer:
 
     def _measure(self, ref: Reference, desc: Descriptor, diff_id: str, abort: threading.Event) -> LayerMeasurement:
         """The blob's measurement (shared by every image that has it): not checked against *diff_id* here,
-        which only picks the stored record and the hash algorithm; each image checks it (_checked)."""
+        which only picks the stored record and the hash algorithm; each image checks it (layer_checks.py)."""
         if self.store is not None:
             stored = self.store.get(desc.digest)
             if stored is not None and stored.diff_id == diff_id:
@@ -323,13 +322,13 @@ class Analyzer:
                 if desc.foreign:
                     row.append(self._foreign(desc, diff_id))
                 elif hit is not None:
-                    row.append(_checked_now(hit, desc, diff_id))
+                    row.append(checked_now(hit, desc, diff_id))
                 elif key in remote:
-                    row.append(_checked_now(remote[key], desc, diff_id))
+                    row.append(checked_now(remote[key], desc, diff_id))
                 else:
                     work = self._submit(image.ref, desc, diff_id, abort)
                     shared.append(work)
-                    row.append(_checked_future(work, desc, diff_id))
+                    row.append(checked_future(work, desc, diff_id))
             pending.append(row)
         self._wait_or_fail([item for row in pending for item in row if isinstance(item, Future)], shared, abort)
         results = []
@@ -392,50 +391,6 @@ class Analyzer:
 def _algorithm(diff_id: str) -> str:
     """The hash algorithm of *diff_id* (sha256 for all but exotic images)."""
     return diff_id.partition(":")[0] or "sha256"
-
-
-def _checked(m: LayerMeasurement, desc: Descriptor, diff_id: str) -> LayerMeasurement:
-    """*m* as layer *desc* of an image whose config names *diff_id*: exact ones must match it."""
-    if not m.exact:
-        return m  # an estimate (estimate modes) hashes nothing: there is no diff_id to compare
-    return check_layer(m, digest=desc.digest, size=desc.size, diff_id=diff_id)
-
-
-def _checked_now(m: LayerMeasurement, desc: Descriptor, diff_id: str) -> LayerMeasurement | Future[LayerMeasurement]:
-    """_checked(...), or a failed future carrying its error (raised in image order with the others)."""
-    try:
-        return _checked(m, desc, diff_id)
-    except LayerscopeError as exc:
-        failed: Future[LayerMeasurement] = Future()
-        failed.set_exception(exc)
-        return failed
-
-
-def _checked_future(work: Future[LayerMeasurement], desc: Descriptor, diff_id: str) -> Future[LayerMeasurement]:
-    """A future of *work*'s result checked for this image (*work* may be shared with other images)."""
-    out: Future[LayerMeasurement] = Future()
-
-    def done(f: Future[LayerMeasurement]) -> None:
-        if out.done():
-            return  # cancelled by wait_or_abort after another failure: nobody waits for it
-        if f.cancelled():
-            out.cancel()
-            out.set_running_or_notify_cancel()  # wakes whoever waits on *out*
-            return
-        error = f.exception()
-        # InvalidStateError: *out* was cancelled meanwhile (an error in a done-callback would be logged).
-        with contextlib.suppress(InvalidStateError):
-            try:
-                if error is not None:
-                    raise error
-                out.set_result(_checked(f.result(), desc, diff_id))
-            except InvalidStateError:
-                raise
-            except BaseException as exc:  # carried by the future to whoever waits
-                out.set_exception(exc)
-
-    work.add_done_callback(done)
-    return out
 
 
 def _known(known: Mapping[str, LayerMeasurement], digest: str, diff_id: str) -> LayerMeasurement | None:
