@@ -267,7 +267,7 @@ class Analyzer:
 
         Keyed by (digest, diff_id algorithm); each image checks them against its own config (measure_images).
         """
-        from layerscope.executor import LayerTask
+        from layerscope.layer_tasks import LayerTask
 
         assert self.executor is not None
         tasks: dict[tuple[str, str], LayerTask] = {}
