@@ -129,11 +129,11 @@ def _same_revision(a: BaseMatch, b: BaseMatch) -> bool:
 def apply_baked(
     image: ImageResult, baked: BakedSet, catalog: Catalog, profile: NodeProfile | None = None
 ) -> PlannedImage:
-    """The image with `cached` per layer, planned with its drift against the baked bases and node warnings."""
+    """The image on the baked set's node: which layers it holds (`cached`), drift against the baked bases, warnings."""
     base = image.base
     declared_hit = base is not None and any(_same_revision(base, b) for b in baked.bases if b.match == "declared")
     undetermined = base is not None and (base.family, base.channel) in baked.undetermined
-    layers = []
+    cached: list[bool | None] = []
     state: bool | None = True
     for layer in image.layers:
         own: bool | None
@@ -148,12 +148,12 @@ def apply_baked(
             state = False
         elif own is None or state is None:
             state = None
-        layers.append(replace(layer, cached=state))
+        cached.append(state)
     drift_info = None
     if base is not None:
         drift = detect_drift(base, baked.bases)
         if drift is not None:
-            pulled = [layers[i] for i in drift.pulled_layers if layers[i].cached is not True]
+            pulled = [image.layers[i] for i in drift.pulled_layers if cached[i] is not True]
             sizes = [layer.measurement.compressed_bytes for layer in pulled]
             drift_info = DriftInfo(
                 baked_os_version=drift.baked_os_version,
@@ -173,4 +173,4 @@ def apply_baked(
                 f"OS build {image.platform.os_version} cannot run with process isolation on host build"
                 f" {profile.os_version} (profile {profile.name}); rebuild on the host's LTSC base"
             )
-    return PlannedImage(replace(image, layers=tuple(layers)), drift=drift_info, warnings=tuple(warnings))
+    return PlannedImage(image, cached=tuple(cached), drift=drift_info, warnings=tuple(warnings))

@@ -34,10 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from layerscope.errors import UsageError
 from layerscope.results import ImageResult, LayerResult
+
+if TYPE_CHECKING:
+    from layerscope.plan.planned import PlannedImage
 
 __all__ = ["SCHEMA", "BakedNode", "DiffLayer", "ImageDiff", "NodePull", "Transfer", "diff_images", "select_one"]
 
@@ -77,14 +80,15 @@ class NodePull:
     unknown_layers: int
 
     @classmethod
-    def of(cls, image: ImageResult) -> NodePull:
+    def of(cls, image: PlannedImage) -> NodePull:
         """From *image*'s per-layer `cached` (baked.apply_baked): every layer not known to be held."""
-        pulled = [layer for layer in image.layers if layer.cached is not True]
+        held = image.cached
+        pulled = [layer for layer, c in zip(image.layers, held, strict=True) if c is not True]
         return cls(
             layers=len(pulled),
             compressed_bytes=sum(layer.measurement.compressed_bytes for layer in pulled),
             extracted_bytes=_sum([layer.measurement.extracted_bytes for layer in pulled]),
-            unknown_layers=sum(1 for layer in pulled if layer.cached is None),
+            unknown_layers=sum(1 for c in held if c is None),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -50,7 +50,7 @@ def check_pull_gate(images: Sequence[PlannedImage], max_bytes: int) -> GateResul
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
         raise UsageError(f"the pull limit must be a byte count of 0 or more (got {max_bytes!r})")
     pulls = [(image.reference, image.totals.pull_compressed_bytes) for image in images]
-    unknown = sum(1 for image in images for layer in image.layers if layer.cached is None)
+    unknown = sum(1 for image in images for c in image.cached if c is None)
     offenders = tuple(sorted(((ref, n) for ref, n in pulls if n > max_bytes), key=lambda p: (-p[1], p[0])))
     largest = max((n for _, n in pulls), default=0)
     note = f"; {unknown} layer(s) with unknown cache state counted as pulled" if unknown else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,7 @@ class DriftInfo:
 
 @dataclass(frozen=True, slots=True)
 class LayerResult:
-    """One layer of one image, measured, with its place in the chain and on the node."""
+    """One layer of one image, measured, with its place in the chain (whether a node holds it: PlannedImage)."""
 
     index: int
     digest: str
@@ -53,7 +54,6 @@ class LayerResult:
     chain_id: str | None
     measurement: LayerMeasurement
     base: bool = False
-    cached: bool | None = None
 
 
 def _sum(values: list[int | None]) -> int | None:
@@ -79,15 +79,19 @@ class Totals:
     exact: bool = True
 
     @classmethod
-    def of(cls, layers: tuple[LayerResult, ...]) -> Totals:
-        """Totals of *layers*; with no baked set (cached None) the node is empty and pulls everything."""
+    def of(cls, layers: tuple[LayerResult, ...], cached: Sequence[bool | None] = ()) -> Totals:
+        """Totals of *layers*; *cached* says per layer whether the node holds it (None: unknown, counted as pulled).
+
+        With no baked set (*cached* empty: unknown for every layer) the node is empty and pulls everything.
+        """
+        held = list(cached) if cached else [None] * len(layers)
         ms = [layer.measurement for layer in layers]
-        pulled = [layer for layer in layers if layer.cached is not True]
+        pulled = [layer for layer, c in zip(layers, held, strict=True) if c is not True]
         compressed = sum(m.compressed_bytes for m in ms)
-        known_cache = all(layer.cached is not None for layer in layers)
+        known_cache = all(c is not None for c in held)
         ratio: float | None = None
         if known_cache and layers:
-            hit = sum(layer.measurement.compressed_bytes for layer in layers if layer.cached)
+            hit = sum(layer.measurement.compressed_bytes for layer, c in zip(layers, held, strict=True) if c)
             ratio = hit / compressed if compressed else 1.0
         return cls(
             compressed_bytes=compressed,
@@ -117,7 +121,7 @@ class ImageResult:
 
     @property
     def totals(self) -> Totals:
-        """Totals over this image's layers."""
+        """Totals over this image's layers on an empty node (PlannedImage.totals: on a node with a baked set)."""
         return Totals.of(self.layers)
 
     @property

@@ -169,7 +169,7 @@ class Session:
         params = self.launch_parameters()
         if params is None:
             return planned
-        return [replace(p, launch=compare_launch(plan_layers(p.image), params)) for p in planned]
+        return [replace(p, launch=compare_launch(plan_layers(p), params)) for p in planned]
 
     def recommend(self, workload: Workload, budget_bytes: int | None = None) -> Recommendation:
         """Which workload images to bake on the profile's node (requires a profile)."""
@@ -183,7 +183,7 @@ class Session:
         # The images `report` analyses (--platform, else every platform of an index): both commands leave out
         # what the node cannot run with the same reason, instead of failing on a platform mismatch (#12 item 6).
         images = self.images(list(weights))
-        candidates = [Candidate.from_image(p.image, weights[p.reference]) for p in images]
+        candidates = [Candidate.from_image(p, weights[p.reference]) for p in images]
         return recommend(candidates, self.profile, budget_bytes=budget_bytes, prebaked_chains=self.baked().chain_ids)
 
     def pins(self, refs: Sequence[str]) -> list[PullItem]:
@@ -223,8 +223,8 @@ class Session:
         node = BakedNode(
             profile=self.profile.name if self.profile else None,
             references=baked.references,
-            b_on_a=NodePull.of(b_on_a.image),
-            a_on_b=NodePull.of(a_on_b.image),
+            b_on_a=NodePull.of(b_on_a),
+            a_on_b=NodePull.of(a_on_b),
             warnings=tuple(dict.fromkeys(warnings)),
         )
         return diff_images(a, b, node)

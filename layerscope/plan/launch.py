@@ -52,11 +52,14 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING
 
 from layerscope.errors import UsageError
 from layerscope.plan.profile import NodeProfile
-from layerscope.results import ImageResult
 from layerscope.units import format_duration, format_size
+
+if TYPE_CHECKING:
+    from layerscope.plan.planned import PlannedImage
 
 __all__ = [
     "DEFAULT_EXTRACTION_RATIO",
@@ -86,7 +89,7 @@ class PlanLayer:
     cached: bool = False
 
 
-def plan_layers(image: ImageResult) -> tuple[PlanLayer, ...]:
+def plan_layers(image: PlannedImage) -> tuple[PlanLayer, ...]:
     """The planner's view of an analysed image's layers (cached None counts as not cached).
 
     A layer without a chain ID (diff_ids unknown) gets a stand-in key hashed from the compressed digests of it and
@@ -95,11 +98,11 @@ def plan_layers(image: ImageResult) -> tuple[PlanLayer, ...]:
     """
     out: list[PlanLayer] = []
     running = hashlib.sha256()
-    for layer in image.layers:
+    for layer, cached in zip(image.layers, image.cached, strict=True):
         running.update(layer.digest.encode("ascii", "replace") + b"\n")
         chain = layer.chain_id or _STAND_IN_PREFIX + running.copy().hexdigest()
         m = layer.measurement
-        out.append(PlanLayer(layer.digest, chain, m.compressed_bytes, m.extracted_bytes, layer.cached is True))
+        out.append(PlanLayer(layer.digest, chain, m.compressed_bytes, m.extracted_bytes, cached is True))
     return tuple(out)
 
 

@@ -1,8 +1,8 @@
 """Planned images: an analysed image as a node sees it — drift, node warnings and launch times beside it.
 
-`ImageResult` (results.py) carries the analysis only; what depends on a node profile or baked set lives here, in a
-view that composes it, so the result types sit at the bottom of the package and import nothing from `plan/` or
-`catalog/` (issue #13). The per-layer `cached` marks stay on the layers: `Totals` and every layer row read them.
+`ImageResult` (results.py) carries the analysis only; what depends on a node profile or baked set — which layers
+the node holds (`cached`), drift, node warnings, launch times — lives here, in a view that composes it, so the result
+types sit at the bottom of the package and import nothing from `plan/` or `catalog/` (issue #13).
 `baked.apply_baked` builds a `PlannedImage`; `Session` adds the launch comparison; the renderers read it.
 """
 
@@ -26,9 +26,18 @@ class PlannedImage:
     """One analysed image on the node of a profile or baked set (plain: no node, nothing planned)."""
 
     image: ImageResult
+    # Per layer: the node holds its chain (True), does not (False), unknown (None). Empty: no baked set, every
+    # layer unknown (the JSON `cached: null`).
+    cached: tuple[bool | None, ...] = ()
     drift: DriftInfo | None = None
     warnings: tuple[str, ...] = ()
     launch: LaunchComparison | None = None  # with a node profile: time to ready, with and without the bake
+
+    def __post_init__(self) -> None:
+        if not self.cached:
+            object.__setattr__(self, "cached", (None,) * len(self.image.layers))
+        elif len(self.cached) != len(self.image.layers):
+            raise ValueError(f"{len(self.cached)} cache states for {len(self.image.layers)} layers")
 
     # The analysis fields, read through, so a renderer reads one object per image.
     @property
@@ -63,7 +72,7 @@ class PlannedImage:
 
     @property
     def layers(self) -> tuple[LayerResult, ...]:
-        """The layers, with `cached` marks when a baked set was applied."""
+        """The layers (whether the node holds each: `cached`, same order)."""
         return self.image.layers
 
     @property
@@ -73,8 +82,8 @@ class PlannedImage:
 
     @property
     def totals(self) -> Totals:
-        """Totals over the layers."""
-        return self.image.totals
+        """Totals over the layers on this node (what it pulls: the layers it does not hold)."""
+        return Totals.of(self.image.layers, self.cached)
 
     @property
     def pinned(self) -> str:

@@ -35,7 +35,7 @@ import math
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from layerscope.digest import is_digest
 from layerscope.errors import UsageError
@@ -44,7 +44,9 @@ from layerscope.plan.compat import cannot_run
 from layerscope.plan.disk import KUBELET_IMAGE_GC_HIGH, disk_items, root_volume_bytes
 from layerscope.plan.launch import LaunchParameters, PlanLayer, estimate_launch, plan_layers
 from layerscope.plan.profile import NodeProfile
-from layerscope.results import ImageResult
+
+if TYPE_CHECKING:
+    from layerscope.plan.planned import PlannedImage
 
 __all__ = [
     "EXACT_LIMIT",
@@ -82,7 +84,7 @@ class Candidate:
             raise UsageError(f"candidate {self.reference}: weight must be 0 or more launches per day (got {w!r})")
 
     @classmethod
-    def from_image(cls, image: ImageResult, weight: float = 1.0) -> Candidate:
+    def from_image(cls, image: PlannedImage, weight: float = 1.0) -> Candidate:
         """A candidate from an analysed image; layers marked cached count as pre-baked."""
         return cls(image.reference, image.digest, float(weight), plan_layers(image), image.platform)
 

@@ -43,7 +43,7 @@ def render_csv(run: AnalysisRun) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for image in run.images:
-        for layer in image.layers:
+        for layer, cached in zip(image.layers, image.cached, strict=True):
             m = layer.measurement
             row = (
                 image.reference,
@@ -56,7 +56,7 @@ def render_csv(run: AnalysisRun) -> str:
                 m.compression,
                 layer.foreign,
                 layer.base,
-                layer.cached,
+                cached,
                 m.compressed_bytes,
                 m.uncompressed_bytes,
                 m.extracted_bytes,

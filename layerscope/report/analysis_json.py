@@ -16,7 +16,7 @@ __all__ = ["SCHEMA", "analysis_document", "image_document", "render_json", "tota
 SCHEMA = "layerscope.analysis/v1"
 
 
-def _layer(layer: LayerResult) -> dict[str, Any]:
+def _layer(layer: LayerResult, cached: bool | None) -> dict[str, Any]:
     m = layer.measurement
     return {
         "index": layer.index,
@@ -32,7 +32,7 @@ def _layer(layer: LayerResult) -> dict[str, Any]:
         "files": m.files,
         "size_source": str(m.size_source),
         "base": layer.base,
-        "cached": layer.cached,
+        "cached": cached,
         # Extensions beyond DESIGN.md's list (added fields only; see README "JSON").
         "dirs": m.dirs,
         "symlinks": m.symlinks,
@@ -84,7 +84,7 @@ def image_document(image: PlannedImage) -> dict[str, Any]:
         "platform": image.platform.to_json(),
         "config_digest": image.config_digest,
         "base": None if base is None else base.to_json(),
-        "layers": [_layer(layer) for layer in image.layers],
+        "layers": [_layer(layer, cached) for layer, cached in zip(image.layers, image.cached, strict=True)],
         "drift": drift_document(drift),
         "totals": totals_document(image.totals),
         "warnings": list(image.warnings),

@@ -46,7 +46,7 @@ def _title(image: PlannedImage) -> list[str]:
 
 def _rows(image: PlannedImage) -> list[list[object]]:
     rows: list[list[object]] = []
-    for layer in image.layers:
+    for layer, cached in zip(image.layers, image.cached, strict=True):
         m = layer.measurement
         rows.append(
             [
@@ -57,7 +57,7 @@ def _rows(image: PlannedImage) -> list[list[object]]:
                 _size(m.extracted_bytes),
                 "unknown" if m.files is None else m.files,
                 "yes" if layer.base else "",
-                _flag(layer.cached),
+                _flag(cached),
                 str(m.size_source),
             ]
         )

@@ -171,7 +171,7 @@ class Report:
 
 def _layer(image: PlannedImage, plan: Sequence[PlanLayer], holders: Mapping[str, int]) -> tuple[ReportLayer, ...]:
     out = []
-    for layer, planned in zip(image.layers, plan, strict=True):
+    for layer, cached, planned in zip(image.layers, image.cached, plan, strict=True):
         m = layer.measurement
         out.append(
             ReportLayer(
@@ -182,7 +182,7 @@ def _layer(image: PlannedImage, plan: Sequence[PlanLayer], holders: Mapping[str,
                 media_type=layer.media_type,
                 foreign=layer.foreign,
                 base=layer.base,
-                cached=layer.cached,
+                cached=cached,
                 compressed_bytes=m.compressed_bytes,
                 uncompressed_bytes=m.uncompressed_bytes,
                 extracted_bytes=m.extracted_bytes,
@@ -196,9 +196,9 @@ def _layer(image: PlannedImage, plan: Sequence[PlanLayer], holders: Mapping[str,
 
 def _split(image: PlannedImage) -> PullSplit:
     cached = base = app = 0
-    for layer in image.layers:
+    for layer, held in zip(image.layers, image.cached, strict=True):
         n = layer.measurement.compressed_bytes
-        if layer.cached is True:
+        if held is True:
             cached += n
         elif layer.base:
             base += n
@@ -246,7 +246,7 @@ def build_report(
     *prebaked_chains* (the resolved baked set) already on the node and *budget_bytes* (None: the profile's).
     """
     weights = weights or {}
-    plans = [plan_layers(image.image) for image in images]
+    plans = [plan_layers(image) for image in images]
     names = _names(images)
     holders: dict[str, list[int]] = {}
     for i, plan in enumerate(plans):

@@ -21,6 +21,7 @@ from layerscope.plan.launch import (
     estimate_launch,
     plan_layers,
 )
+from layerscope.plan.planned import PlannedImage
 from layerscope.results import ImageResult, LayerResult
 
 # Server Core ltsc2019 of 2022-05 (catalog rows: base b111c332…, update 8b534d64…; aws-nodes.md §4.1 lists the
@@ -197,23 +198,26 @@ def test_parameters_from_profile_and_validation() -> None:
         params(inactivity_timeout_seconds=0.0)
 
 
-def _layer(index: int, digest: str, chain: str | None, extracted: int | None, cached: bool | None) -> LayerResult:
+def _layer(index: int, digest: str, chain: str | None, extracted: int | None) -> LayerResult:
     m = LayerMeasurement(digest=digest, compressed_bytes=1000 + index, size_source=SizeSource.MEASURED)
     m = replace(m, extracted_bytes=extracted)
     media_type = "application/vnd.oci.image.layer.v1.tar+gzip"
-    return LayerResult(index, digest, media_type, False, None, chain, m, False, cached)
+    return LayerResult(index, digest, media_type, False, None, chain, m, False)
 
 
-def _image(layers: tuple[LayerResult, ...], name: str = "example.com/app:1") -> ImageResult:
-    return ImageResult(name, None, _digest(999), "m", Platform("windows", "amd64"), _digest(998), layers)
+def _image(
+    layers: tuple[LayerResult, ...], cached: tuple[bool | None, ...] = (), name: str = "example.com/app:1"
+) -> PlannedImage:
+    analysed = ImageResult(name, None, _digest(999), "m", Platform("windows", "amd64"), _digest(998), layers)
+    return PlannedImage(analysed, cached=cached)
 
 
 def test_plan_layers_from_an_image() -> None:
-    image = _image((_layer(0, _digest(1), "sha256:" + "c" * 64, 5000, True), _layer(1, _digest(2), None, None, None)))
+    image = _image((_layer(0, _digest(1), "sha256:" + "c" * 64, 5000), _layer(1, _digest(2), None, None)), (True, None))
     first, second = plan_layers(image)
     assert first == PlanLayer(_digest(1), "sha256:" + "c" * 64, 1000, 5000, True)
     assert second.chain_id.startswith("layerscope-chain:") and not second.cached and second.extracted_bytes is None
     # Same blobs in the same order share the stand-in key; another parent gives another key.
-    again = plan_layers(_image((_layer(0, _digest(1), None, 1, None), _layer(1, _digest(2), None, 1, None))))
-    other = plan_layers(_image((_layer(0, _digest(3), None, 1, None), _layer(1, _digest(2), None, 1, None))))
+    again = plan_layers(_image((_layer(0, _digest(1), None, 1), _layer(1, _digest(2), None, 1))))
+    other = plan_layers(_image((_layer(0, _digest(3), None, 1), _layer(1, _digest(2), None, 1))))
     assert again[1].chain_id == second.chain_id != other[1].chain_id

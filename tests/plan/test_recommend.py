@@ -15,6 +15,7 @@ from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.oci import Platform
 from layerscope.plan import NodeProfile, load_profile
 from layerscope.plan.launch import DEFAULT_EXTRACTION_RATIO, LaunchParameters, PlanLayer, estimate_launch
+from layerscope.plan.planned import PlannedImage
 from layerscope.plan.recommend import SCHEMA, Candidate, recommend
 from layerscope.results import ImageResult, LayerResult
 
@@ -267,7 +268,7 @@ def test_default_budget_and_from_image() -> None:
     m = replace(m, extracted_bytes=3 * 10**8)
     layer = LayerResult(0, _d("x"), "application/vnd.oci.image.layer.v1.tar+gzip", False, None, "sha256:" + "e" * 64, m)
     image = ImageResult("example.com/a:1", None, _d("img"), "m", Platform("windows", "amd64"), _d("cfg"), (layer,))
-    cand = Candidate.from_image(image, 3)
+    cand = Candidate.from_image(PlannedImage(image), 3)
     assert cand.weight == 3.0 and cand.layers[0].chain_id == "sha256:" + "e" * 64 and not cand.layers[0].cached
     rec = recommend([cand], profile)
     assert rec.budget_bytes == int(50 * 2**30 * 0.85) - 6 * GB

@@ -63,7 +63,6 @@ def image(
                 chain_id=chain,
                 measurement=m,
                 base=base,
-                cached=None if cached is None else cached[i],
             )
         )
     base_layers = sum(1 for spec in layers if spec[3])
@@ -90,7 +89,7 @@ def image(
         layers=tuple(results),
         base=match,
     )
-    return PlannedImage(analysed, drift=drift, warnings=warnings)
+    return PlannedImage(analysed, cached=tuple(cached or ()), drift=drift, warnings=warnings)
 
 
 class _TableReader(HTMLParser):
