@@ -7,7 +7,9 @@ becomes, its value in bytes/seconds, a human rendering and its source).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from tabulate import tabulate
@@ -15,7 +17,17 @@ from tabulate import tabulate
 from layerscope.plan.profile import VALUE_KEYS, NodeProfile
 from layerscope.units import format_duration, format_size
 
-__all__ = ["LIST_SCHEMA", "SHOW_SCHEMA", "list_document", "render_list", "render_show", "show_document"]
+__all__ = [
+    "LIST_SCHEMA",
+    "SHOW_SCHEMA",
+    "ProfileFormat",
+    "list_document",
+    "render_list",
+    "render_profile_list",
+    "render_profile_show",
+    "render_show",
+    "show_document",
+]
 
 LIST_SCHEMA = "layerscope.profile.list/v1"
 SHOW_SCHEMA = "layerscope.profile/v1"
@@ -136,3 +148,22 @@ def render_show(doc: dict[str, Any]) -> str:
         lines += ["", "notes:"]
         lines += [f"- {note}" for note in doc["notes"]]
     return "\n".join(lines) + "\n"
+
+
+class ProfileFormat(StrEnum):
+    """`profile list|show -o` choices."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+def render_profile_list(profiles: Sequence[NodeProfile], fmt: ProfileFormat) -> str:
+    """`profile list` in *fmt*: the `layerscope.profile.list/v1` document, or its table."""
+    doc = list_document(profiles)
+    return json.dumps(doc, indent=2) + "\n" if fmt == ProfileFormat.JSON else render_list(doc)
+
+
+def render_profile_show(profile: NodeProfile, fmt: ProfileFormat) -> str:
+    """`profile show` in *fmt*: the `layerscope.profile/v1` document, or its text."""
+    doc = show_document(profile)
+    return json.dumps(doc, indent=2) + "\n" if fmt == ProfileFormat.JSON else render_show(doc)
