@@ -43,8 +43,8 @@ from layerscope.pool import DaemonPool, abortable, wait_or_abort
 from layerscope.reference import Reference, parse_reference
 
 if TYPE_CHECKING:
+    from layerscope.content_source import ContentSource
     from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
-    from layerscope.source import ContentSource
     from layerscope.store import MeasurementStore
 
 __all__ = [
@@ -221,7 +221,7 @@ def _worker_resources(settings: WorkerSettings) -> tuple[ContentSource, Measurem
     with _resources_lock:
         found = _resources.get(settings)
         if found is None:
-            from layerscope.sources import RoutingSource
+            from layerscope.source_routing import RoutingSource
             from layerscope.store import MeasurementStore
 
             if not _resources:

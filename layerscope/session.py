@@ -21,7 +21,7 @@ from layerscope.platforms import PlatformFilter, parse_platform_filter
 from layerscope.reference import parse_reference
 from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
 from layerscope.results import AnalysisRun, ImageResult
-from layerscope.sources import RoutingSource
+from layerscope.source_routing import RoutingSource
 from layerscope.store import MeasurementStore
 
 if TYPE_CHECKING:
