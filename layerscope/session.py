@@ -143,12 +143,6 @@ class Session:
             self._baked = resolve_baked(self.analyzer, entries, self.catalog, platform, self.observer)
         return self._baked
 
-    def node_platform(self) -> PlatformFilter | None:
-        """--platform, else (with a profile) the Windows platform a node of the profile's build pulls."""
-        if self.settings.platform is not None or self.profile is None:
-            return self.settings.platform
-        return parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
-
     def launch_parameters(self) -> LaunchParameters | None:
         """The launch-time model's parameters from the profile, or None without one."""
         from layerscope.plan.launch import LaunchParameters

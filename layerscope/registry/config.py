@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from layerscope import __version__
@@ -102,10 +102,6 @@ class RegistryConfig:
                 raise UsageError(f"max concurrency for {name} must be at least 1")
             if cfg.endpoint is not None:
                 _validate_endpoint(cfg.endpoint)
-
-    def with_host(self, name: str, host: HostConfig) -> RegistryConfig:
-        """A copy with *host* as the settings of registry *name*."""
-        return replace(self, hosts={**self.hosts, name.lower(): host})
 
     def resolve(self, name: str) -> ResolvedHost:
         """Endpoint, scheme, concurrency and timeouts for registry *name* (a `host[:port]`)."""
