@@ -33,7 +33,6 @@ import yaml
 
 from layerscope.errors import InvalidReference, UsageError
 from layerscope.reference import ImageReference, parse_reference
-from layerscope.results import ImageResult
 
 __all__ = [
     "FORMATS",
@@ -114,11 +113,6 @@ class PullItem:
             )
         parse_reference(f"{ref.registry}/{ref.repository}@{pinned}")  # validates the digest
         return cls(f"{ref.registry}/{ref.repository}", pinned, ref.tag)
-
-    @classmethod
-    def from_image(cls, image: ImageResult) -> PullItem:
-        """The platform manifest an analysis resolved, under the reference it was asked for."""
-        return cls.of(image.reference.split("@", 1)[0], image.digest)
 
 
 def pull_items(references: Iterable[str]) -> list[PullItem]:

@@ -70,11 +70,6 @@ class ResolvedHost:
         """`scheme://endpoint`, the prefix of every `/v2/` URL."""
         return f"{self.scheme}://{self.endpoint}"
 
-    @property
-    def plain_http(self) -> bool:
-        """True when requests go over http (no TLS)."""
-        return self.scheme == "http"
-
 
 def _frozen_hosts(hosts: Mapping[str, HostConfig]) -> Mapping[str, HostConfig]:
     return MappingProxyType({name.lower(): cfg for name, cfg in hosts.items()})
