@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from layerscope import estimate
 from layerscope.catalog import BaseMatch, Catalog, base_measurements, match_base
+from layerscope.content_source import ContentSource
 from layerscope.digest import is_digest
 from layerscope.errors import (
     CorruptLayerError,
@@ -45,7 +46,6 @@ from layerscope.pool import Aborted, DaemonPool, abortable, wait_or_abort
 from layerscope.reference import Reference
 from layerscope.resolution import index_images
 from layerscope.results import ImageResult, LayerResult
-from layerscope.source import ContentSource
 from layerscope.store import MeasurementStore
 
 if TYPE_CHECKING:

@@ -45,11 +45,6 @@ class BakedSet:
     bases: tuple[BaseMatch, ...]  # Windows bases of resolved entries, and declared revisions
     undetermined: tuple[tuple[str, str], ...] = ()  # (family, channel) held at an unknown revision
 
-    @property
-    def empty(self) -> bool:
-        """True when nothing is baked."""
-        return not self.references
-
 
 def resolve_baked(
     analyzer: Analyzer,

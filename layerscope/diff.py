@@ -6,35 +6,14 @@ whose digest or diff_id also occurs in the other image at another position (on a
 layers are noted (`same_content_as`), and still counted as pulled — containerd may skip downloading a
 blob it still holds, but it unpacks a new snapshot, and Docker's layer store downloads it again.
 
-`layerscope.diff/v1` (ImageDiff.to_json), documented in docs/cli-catalog-profile-diff.md:
-
-    {"schema": "layerscope.diff/v1",
-     "a": IMAGE, "b": IMAGE,
-     "shared": {"layers": n, "chain_id": "sha256:…|null", "compressed_bytes": 0, "extracted_bytes": 0|null},
-     "only_in_a": [LAYER], "only_in_b": [LAYER],
-     "pull_b_on_a": {"layers": n, "compressed_bytes": 0, "extracted_bytes": 0|null},
-     "pull_a_on_b": {…},
-     "base": {"same_revision": true|false|null, "same_channel": true|false|null},
-     "with_baked": null | {"profile": "name|null", "baked": ["refs of the baked set"],
-                           "pull_b_on_a": NODE_PULL, "pull_a_on_b": NODE_PULL, "warnings": ["…"]}}
-
-`with_baked` (added; null without `--profile`/`--baked`) is the same question on a node that holds the
-other image *and* the baked set (its chains are the union): NODE_PULL = {"layers", "compressed_bytes",
-"extracted_bytes", "unknown_layers"}, where a layer whose cache state is unknown (a baked base of unknown
-revision) is counted as pulled and also counted in `unknown_layers`.
-
-IMAGE = {"reference", "digest", "index_digest", "platform", "layers", "compressed_bytes", "extracted_bytes",
-"base": the analysis JSON `base` object or null}; LAYER = {"index", "digest", "diff_id", "chain_id",
-"compressed_bytes", "extracted_bytes", "size_source", "base", "same_content_as": {"index", "by": "digest" |
-"diff_id"} or null}. `shared` sizes are A's blobs (B's may be compressed differently: the chain is the
-same because it is built from diff_ids). A size that is not known is null, never a partial sum.
+Its `layerscope.diff/v1` JSON document is built in report/diff_view.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from layerscope.errors import UsageError
 from layerscope.results import ImageResult, LayerResult
@@ -42,9 +21,8 @@ from layerscope.results import ImageResult, LayerResult
 if TYPE_CHECKING:
     from layerscope.plan.planned import PlannedImage
 
-__all__ = ["SCHEMA", "BakedNode", "DiffLayer", "ImageDiff", "NodePull", "Transfer", "diff_images", "select_one"]
+__all__ = ["BakedNode", "DiffLayer", "ImageDiff", "NodePull", "Transfer", "diff_images", "select_one"]
 
-SCHEMA = "layerscope.diff/v1"
 T = TypeVar("T")
 
 
@@ -60,14 +38,6 @@ class Transfer:
     layers: int
     compressed_bytes: int
     extracted_bytes: int | None
-
-    def to_json(self) -> dict[str, Any]:
-        """`{"layers", "compressed_bytes", "extracted_bytes"}`."""
-        return {
-            "layers": self.layers,
-            "compressed_bytes": self.compressed_bytes,
-            "extracted_bytes": self.extracted_bytes,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +61,6 @@ class NodePull:
             unknown_layers=sum(1 for c in held if c is None),
         )
 
-    def to_json(self) -> dict[str, Any]:
-        """`{"layers", "compressed_bytes", "extracted_bytes", "unknown_layers"}`."""
-        return {
-            "layers": self.layers,
-            "compressed_bytes": self.compressed_bytes,
-            "extracted_bytes": self.extracted_bytes,
-            "unknown_layers": self.unknown_layers,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class BakedNode:
@@ -111,16 +72,6 @@ class BakedNode:
     a_on_b: NodePull
     warnings: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
-        """The `with_baked` object."""
-        return {
-            "profile": self.profile,
-            "baked": list(self.references),
-            "pull_b_on_a": self.b_on_a.to_json(),
-            "pull_a_on_b": self.a_on_b.to_json(),
-            "warnings": list(self.warnings),
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class DiffLayer:
@@ -129,23 +80,6 @@ class DiffLayer:
     layer: LayerResult
     same_content_as: int | None = None  # index of a layer in the other image with the same digest/diff_id
     same_by: str | None = None  # digest | diff_id
-
-    def to_json(self) -> dict[str, Any]:
-        """One entry of `only_in_a` / `only_in_b`."""
-        m = self.layer.measurement
-        return {
-            "index": self.layer.index,
-            "digest": self.layer.digest,
-            "diff_id": self.layer.diff_id,
-            "chain_id": self.layer.chain_id,
-            "compressed_bytes": m.compressed_bytes,
-            "extracted_bytes": m.extracted_bytes,
-            "size_source": str(m.size_source),
-            "base": self.layer.base,
-            "same_content_as": (
-                {"index": self.same_content_as, "by": self.same_by} if self.same_content_as is not None else None
-            ),
-        }
 
 
 def _shared_prefix(a: Sequence[LayerResult], b: Sequence[LayerResult]) -> int:
@@ -232,40 +166,6 @@ class ImageDiff:
         if ba is None or bb is None or ba.channel is None or bb.channel is None:
             return None
         return ba.channel == bb.channel and ba.family == bb.family
-
-    def to_json(self) -> dict[str, Any]:
-        """The `layerscope.diff/v1` document."""
-        return {
-            "schema": SCHEMA,
-            "a": _image(self.a),
-            "b": _image(self.b),
-            "shared": {
-                "layers": self.shared,
-                "chain_id": self.shared_chain_id,
-                "compressed_bytes": self.shared_compressed_bytes,
-                "extracted_bytes": self.shared_extracted_bytes,
-            },
-            "only_in_a": [x.to_json() for x in self.only_in_a],
-            "only_in_b": [x.to_json() for x in self.only_in_b],
-            "pull_b_on_a": self.pull_b_on_a.to_json(),
-            "pull_a_on_b": self.pull_a_on_b.to_json(),
-            "base": {"same_revision": self.same_base_revision, "same_channel": self.same_base_channel},
-            "with_baked": self.with_baked.to_json() if self.with_baked is not None else None,
-        }
-
-
-def _image(image: ImageResult) -> dict[str, Any]:
-    totals = image.totals
-    return {
-        "reference": image.reference,
-        "digest": image.digest,
-        "index_digest": image.index_digest,
-        "platform": image.platform.to_json(),
-        "layers": len(image.layers),
-        "compressed_bytes": totals.compressed_bytes,
-        "extracted_bytes": totals.extracted_bytes,
-        "base": image.base.to_json() if image.base is not None else None,
-    }
 
 
 def diff_images(a: ImageResult, b: ImageResult, with_baked: BakedNode | None = None) -> ImageDiff:

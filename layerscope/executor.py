@@ -39,7 +39,7 @@ from layerscope.observer import NullObserver, Observer
 from layerscope.pool import DaemonPool, wait_or_abort
 
 if TYPE_CHECKING:
-    from layerscope.source import ContentSource
+    from layerscope.content_source import ContentSource
     from layerscope.store import MeasurementStore
 
 __all__ = [

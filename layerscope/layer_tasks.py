@@ -24,8 +24,8 @@ from layerscope.pool import abortable
 from layerscope.reference import Reference, parse_reference
 
 if TYPE_CHECKING:
+    from layerscope.content_source import ContentSource
     from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
-    from layerscope.source import ContentSource
     from layerscope.store import MeasurementStore
 
 __all__ = ["LayerTask", "WorkerSettings", "check_results", "measure_task", "measure_with"]
@@ -173,7 +173,7 @@ def _worker_resources(settings: WorkerSettings) -> tuple[ContentSource, Measurem
     with _resources_lock:
         found = _resources.get(settings)
         if found is None:
-            from layerscope.sources import RoutingSource
+            from layerscope.source_routing import RoutingSource
             from layerscope.store import MeasurementStore
 
             if not _resources:

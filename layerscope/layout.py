@@ -5,8 +5,6 @@ Used for offline analysis, the shipped demo fixture, and `skopeo copy ... oci:DI
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +23,6 @@ from layerscope.oci import (
     Descriptor,
     Index,
     Manifest,
-    parse_descriptor,
     parse_manifest_or_index,
     require_verifiable,
 )
@@ -184,9 +181,3 @@ class LayoutSource:
 def _tags(index: Index) -> list[str]:
     """The distinct ref names (tags) of a layout's index.json, sorted."""
     return sorted({d.annotations.get(REF_NAME, "") for d in index.manifests} - {""})
-
-
-def read_layout_descriptors(root: str | os.PathLike[str]) -> list[Descriptor]:
-    """The descriptors listed in a layout's index.json (for tooling and tests)."""
-    doc = json.loads(Path(root, "index.json").read_bytes())
-    return [parse_descriptor(d, "index.json entry") for d in doc.get("manifests", [])]

@@ -21,7 +21,7 @@ from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.platforms import PlatformFilter, parse_platform_filter
 from layerscope.reference import parse_reference
 from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
-from layerscope.sources import RoutingSource
+from layerscope.source_routing import RoutingSource
 from layerscope.store import MeasurementStore
 
 if TYPE_CHECKING:
@@ -142,12 +142,6 @@ class Session:
                 platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
             self._baked = resolve_baked(self.analyzer, entries, self.catalog, platform, self.observer)
         return self._baked
-
-    def node_platform(self) -> PlatformFilter | None:
-        """--platform, else (with a profile) the Windows platform a node of the profile's build pulls."""
-        if self.settings.platform is not None or self.profile is None:
-            return self.settings.platform
-        return parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
 
     def launch_parameters(self) -> LaunchParameters | None:
         """The launch-time model's parameters from the profile, or None without one."""

@@ -146,9 +146,6 @@ class _PathTable:
             if k:
                 self.swap(k, v)
 
-    def __len__(self) -> int:
-        return self._used
-
 
 def _path_key(name: bytes) -> int:
     """The 64-bit fingerprint of a cleaned member path (never 0: 0 marks an empty slot)."""

@@ -54,11 +54,11 @@ def validate_json_documents(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every `layerscope.analysis/v1`, `layerscope.recommendation/v1` and `layerscope.report/v1` document a test
     makes (to stdout or --output) is validated against the JSON Schema shipped in the package (#12 item 14)."""
     from layerscope.plan.recommend import Recommendation
-    from layerscope.report import analysis_json, fleet_json
+    from layerscope.report import analysis_json, fleet_json, recommendation
     from tests.support.schemas import validate_document
 
     analysis_document = analysis_json.analysis_document
-    recommendation_document = Recommendation.to_dict
+    recommendation_document = recommendation.recommendation_document
     report_document = fleet_json.report_document
 
     def checked_analysis(run: Any) -> dict[str, Any]:
@@ -66,8 +66,8 @@ def validate_json_documents(monkeypatch: pytest.MonkeyPatch) -> None:
         validate_document(doc)
         return doc
 
-    def checked_recommendation(self: Recommendation) -> dict[str, Any]:
-        doc = recommendation_document(self)
+    def checked_recommendation(rec: Recommendation) -> dict[str, Any]:
+        doc = recommendation_document(rec)
         validate_document(doc)
         return doc
 
@@ -78,7 +78,7 @@ def validate_json_documents(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(analysis_json, "analysis_document", checked_analysis)
     monkeypatch.setattr(fleet_json, "report_document", checked_report)
-    monkeypatch.setattr(Recommendation, "to_dict", checked_recommendation)
+    monkeypatch.setattr(recommendation, "recommendation_document", checked_recommendation)
 
 
 @pytest.fixture(scope="session")

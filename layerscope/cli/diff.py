@@ -8,6 +8,7 @@ import click
 
 from layerscope.cli.app import StderrObserver, cli, errors
 from layerscope.cli.commands import build_settings, settings_options
+from layerscope.report.diff_view import DiffFormat
 
 
 @cli.command()
@@ -15,7 +16,7 @@ from layerscope.cli.commands import build_settings, settings_options
 @click.argument("ref_b")
 @settings_options
 @click.option(
-    "-o", "--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True
+    "-o", "--format", "fmt", type=click.Choice([f.value for f in DiffFormat]), default="table", show_default=True
 )
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
 def diff(ref_a: str, ref_b: str, fmt: str, output: str | None, **options: Any) -> None:
@@ -35,4 +36,4 @@ def diff(ref_a: str, ref_b: str, fmt: str, output: str | None, **options: Any) -
             if result.with_baked is not None:
                 for warning in result.with_baked.warnings:
                     observer.warning(warning)
-        write_output(render_diff(result, fmt), output)
+        write_output(render_diff(result, DiffFormat(fmt)), output)

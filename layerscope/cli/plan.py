@@ -11,13 +11,15 @@ import click
 
 from layerscope.cli.app import StderrObserver, cli, errors
 from layerscope.cli.commands import build_settings, settings_options
+from layerscope.plan.pulllist import PullListFormat
+from layerscope.report.recommendation import RecommendFormat
 
 
 @cli.command()
 @click.option("--workload", "workload_path", required=True, type=click.Path(dir_okay=False), help="Workload file.")
 @settings_options
 @click.option("--budget", help="Disk budget for baked images (e.g. 20GB); default: what the root volume holds.")
-@click.option("-o", "--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table")
+@click.option("-o", "--format", "fmt", type=click.Choice([f.value for f in RecommendFormat]), default="table")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
 def recommend(workload_path: str, budget: str | None, fmt: str, output: str | None, **options: Any) -> None:
     """Which images of a workload to bake into the node's AMI to save the most launch time."""
@@ -36,17 +38,18 @@ def recommend(workload_path: str, budget: str | None, fmt: str, output: str | No
             for warning in workload.warnings:
                 observer.warning(warning)
             rec = session.recommend(workload, budget_bytes)
-        write_output(render_recommendation(rec, fmt), output)
+        write_output(render_recommendation(rec, RecommendFormat(fmt)), output)
 
 
 def _recommended(path: str) -> list[str]:
-    """Pinned references chosen in a `recommend -o json` document."""
+    """Pinned references chosen in a `layerscope.recommendation/v1` document (`recommend -o json`)."""
     from layerscope.errors import UsageError
+    from layerscope.report.recommendation import SCHEMA
 
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         chosen = doc["chosen"]
-        if doc.get("schema") != "layerscope.recommendation/v1":
+        if doc.get("schema") != SCHEMA:
             raise ValueError("not a layerscope.recommendation/v1 document")
         return [f"{c['reference'].split('@', 1)[0]}@{c['digest']}" for c in chosen]
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -63,7 +66,7 @@ def _recommended(path: str) -> list[str]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["awstoe", "text", "shell", "powershell", "json"]),
+    type=click.Choice([f.value for f in PullListFormat]),
     default="text",
     show_default=True,
 )
@@ -100,4 +103,4 @@ def pull_list(
             items = session.pins(wanted)
             chosen_runtime = runtime or (session.profile.runtime if session.profile else "containerd")
         unique = list({item.pinned: item for item in items}.values())
-        write_output(write_pull_list(unique, fmt, runtime=chosen_runtime, name=name), output)
+        write_output(write_pull_list(unique, PullListFormat(fmt), runtime=chosen_runtime, name=name), output)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from layerscope.cli.app import cli, errors
+from layerscope.report.profile_view import ProfileFormat
 
 _FORMAT_OPTION = click.option(
-    "-o", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+    "-o", "--format", "fmt", type=click.Choice([f.value for f in ProfileFormat]), default="table", show_default=True
 )
 
 
@@ -24,10 +23,10 @@ def profile_list(fmt: str) -> None:
     """The shipped profiles: orchestrator, runtime, host build, root volume, description."""
     with errors():
         from layerscope.plan.profile import list_profiles, load_profile
-        from layerscope.report.profile_view import list_document, render_list
+        from layerscope.report.profile_view import render_profile_list
 
-        doc = list_document([load_profile(name) for name in list_profiles()])
-        click.echo(json.dumps(doc, indent=2) + "\n" if fmt == "json" else render_list(doc), nl=False)
+        profiles = [load_profile(name) for name in list_profiles()]
+        click.echo(render_profile_list(profiles, ProfileFormat(fmt)), nl=False)
 
 
 @profile.command("show")
@@ -37,7 +36,6 @@ def profile_show(name: str, fmt: str) -> None:
     """Every value of a profile (shipped NAME, or a YAML/JSON FILE that may `extends:` one) with its source."""
     with errors():
         from layerscope.plan.profile import load_profile
-        from layerscope.report.profile_view import render_show, show_document
+        from layerscope.report.profile_view import render_profile_show
 
-        doc = show_document(load_profile(name))
-        click.echo(json.dumps(doc, indent=2) + "\n" if fmt == "json" else render_show(doc), nl=False)
+        click.echo(render_profile_show(load_profile(name), ProfileFormat(fmt)), nl=False)

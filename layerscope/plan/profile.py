@@ -120,34 +120,6 @@ class NodeProfile:
         """The baked set as references."""
         return [b.reference for b in self.baked]
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able dict (for `profile show`)."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "orchestrator": self.orchestrator,
-            "os_version": self.os_version,
-            "runtime": self.runtime,
-            "runtime_version": self.runtime_version,
-            "discard_unpacked_layers": self.discard_unpacked_layers,
-            "root_volume_bytes": self.root_volume_bytes,
-            "os_footprint_bytes": self.os_footprint_bytes,
-            "network_bytes_per_second": self.network_bytes_per_second,
-            "extraction_bytes_per_second": self.extraction_bytes_per_second,
-            "max_concurrent_downloads": self.max_concurrent_downloads,
-            "registry_latency_seconds": self.registry_latency_seconds,
-            "pull_inactivity_timeout_seconds": self.pull_inactivity_timeout_seconds,
-            "pull_total_timeout_seconds": self.pull_total_timeout_seconds,
-            "timeout_covers_extraction": self.timeout_covers_extraction,
-            "baked": [
-                {"reference": b.reference, "os_version": b.os_version, "month": b.month, "source": b.source}
-                for b in self.baked
-            ],
-            "sources": dict(self.sources),
-            "notes": list(self.notes),
-            "origin": self.origin,
-        }
-
 
 def simple_pull_seconds(profile: NodeProfile, compressed_bytes: int, extracted_bytes: int, layers: int) -> float:
     """The model the shipped throughputs are calibrated against: round trips + download + extraction.

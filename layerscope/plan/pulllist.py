@@ -27,17 +27,38 @@ import json
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import yaml
 
 from layerscope.errors import InvalidReference, UsageError
 from layerscope.reference import ImageReference, parse_reference
-from layerscope.results import ImageResult
 
-__all__ = ["FORMATS", "RUNTIMES", "SCHEMA", "PullItem", "pull_items", "quote_powershell", "write_pull_list"]
+__all__ = [
+    "FORMATS",
+    "RUNTIMES",
+    "SCHEMA",
+    "PullItem",
+    "PullListFormat",
+    "pull_items",
+    "quote_powershell",
+    "write_pull_list",
+]
 
 SCHEMA = "layerscope.pull-list/v1"
-FORMATS = ("awstoe", "text", "shell", "powershell", "json")
+
+
+class PullListFormat(StrEnum):
+    """`pull-list --format` choices."""
+
+    AWSTOE = "awstoe"
+    TEXT = "text"
+    SHELL = "shell"
+    POWERSHELL = "powershell"
+    JSON = "json"
+
+
+FORMATS = tuple(f.value for f in PullListFormat)
 RUNTIMES = ("containerd", "docker")
 _PS_QUOTES = "'\u2018\u2019\u201a\u201b"  # PowerShell's single-quote characters (ASCII and typographic)
 _CHECK = 'function Assert-Success([string]$What) { if ($LASTEXITCODE -ne 0) { throw "$What failed ($LASTEXITCODE)" } }'
@@ -92,11 +113,6 @@ class PullItem:
             )
         parse_reference(f"{ref.registry}/{ref.repository}@{pinned}")  # validates the digest
         return cls(f"{ref.registry}/{ref.repository}", pinned, ref.tag)
-
-    @classmethod
-    def from_image(cls, image: ImageResult) -> PullItem:
-        """The platform manifest an analysis resolved, under the reference it was asked for."""
-        return cls.of(image.reference.split("@", 1)[0], image.digest)
 
 
 def pull_items(references: Iterable[str]) -> list[PullItem]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from layerscope import __version__
@@ -70,11 +70,6 @@ class ResolvedHost:
         """`scheme://endpoint`, the prefix of every `/v2/` URL."""
         return f"{self.scheme}://{self.endpoint}"
 
-    @property
-    def plain_http(self) -> bool:
-        """True when requests go over http (no TLS)."""
-        return self.scheme == "http"
-
 
 def _frozen_hosts(hosts: Mapping[str, HostConfig]) -> Mapping[str, HostConfig]:
     return MappingProxyType({name.lower(): cfg for name, cfg in hosts.items()})
@@ -102,10 +97,6 @@ class RegistryConfig:
                 raise UsageError(f"max concurrency for {name} must be at least 1")
             if cfg.endpoint is not None:
                 _validate_endpoint(cfg.endpoint)
-
-    def with_host(self, name: str, host: HostConfig) -> RegistryConfig:
-        """A copy with *host* as the settings of registry *name*."""
-        return replace(self, hosts={**self.hosts, name.lower(): host})
 
     def resolve(self, name: str) -> ResolvedHost:
         """Endpoint, scheme, concurrency and timeouts for registry *name* (a `host[:port]`)."""

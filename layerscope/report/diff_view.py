@@ -1,8 +1,34 @@
-"""`diff -o table|json|markdown`: an ImageDiff for a person, a PR comment, or a program."""
+"""`diff -o table|json|markdown`: an ImageDiff for a person, a PR comment, or a program.
+
+`layerscope.diff/v1` (`diff_document`), documented in docs/cli-catalog-profile-diff.md:
+
+    {"schema": "layerscope.diff/v1",
+     "a": IMAGE, "b": IMAGE,
+     "shared": {"layers": n, "chain_id": "sha256:…|null", "compressed_bytes": 0, "extracted_bytes": 0|null},
+     "only_in_a": [LAYER], "only_in_b": [LAYER],
+     "pull_b_on_a": {"layers": n, "compressed_bytes": 0, "extracted_bytes": 0|null},
+     "pull_a_on_b": {…},
+     "base": {"same_revision": true|false|null, "same_channel": true|false|null},
+     "with_baked": null | {"profile": "name|null", "baked": ["refs of the baked set"],
+                           "pull_b_on_a": NODE_PULL, "pull_a_on_b": NODE_PULL, "warnings": ["…"]}}
+
+`with_baked` (added; null without `--profile`/`--baked`) is the same question on a node that holds the
+other image *and* the baked set (its chains are the union): NODE_PULL = {"layers", "compressed_bytes",
+"extracted_bytes", "unknown_layers"}, where a layer whose cache state is unknown (a baked base of unknown
+revision) is counted as pulled and also counted in `unknown_layers`.
+
+IMAGE = {"reference", "digest", "index_digest", "platform", "layers", "compressed_bytes", "extracted_bytes",
+"base": the analysis JSON `base` object or null}; LAYER = {"index", "digest", "diff_id", "chain_id",
+"compressed_bytes", "extracted_bytes", "size_source", "base", "same_content_as": {"index", "by": "digest" |
+"diff_id"} or null}. `shared` sizes are A's blobs (B's may be compressed differently: the chain is the
+same because it is built from diff_ids). A size that is not known is null, never a partial sum.
+"""
 
 from __future__ import annotations
 
 import json
+from enum import StrEnum
+from typing import Any, assert_never
 
 from tabulate import tabulate
 
@@ -10,7 +36,9 @@ from layerscope.diff import BakedNode, DiffLayer, ImageDiff, NodePull, Transfer
 from layerscope.results import ImageResult
 from layerscope.units import format_size
 
-__all__ = ["render_diff"]
+__all__ = ["SCHEMA", "DiffFormat", "diff_document", "render_diff"]
+
+SCHEMA = "layerscope.diff/v1"
 
 _HEADERS = ("#", "layer", "compressed", "extracted", "size source", "note")
 
@@ -150,10 +178,103 @@ def render_markdown(d: ImageDiff) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_diff(d: ImageDiff, fmt: str) -> str:
+def _transfer_document(t: Transfer) -> dict[str, Any]:
+    """`{"layers", "compressed_bytes", "extracted_bytes"}`."""
+    return {
+        "layers": t.layers,
+        "compressed_bytes": t.compressed_bytes,
+        "extracted_bytes": t.extracted_bytes,
+    }
+
+
+def _node_pull_document(p: NodePull) -> dict[str, Any]:
+    """`{"layers", "compressed_bytes", "extracted_bytes", "unknown_layers"}`."""
+    return {
+        "layers": p.layers,
+        "compressed_bytes": p.compressed_bytes,
+        "extracted_bytes": p.extracted_bytes,
+        "unknown_layers": p.unknown_layers,
+    }
+
+
+def _baked_document(node: BakedNode) -> dict[str, Any]:
+    """The `with_baked` object."""
+    return {
+        "profile": node.profile,
+        "baked": list(node.references),
+        "pull_b_on_a": _node_pull_document(node.b_on_a),
+        "pull_a_on_b": _node_pull_document(node.a_on_b),
+        "warnings": list(node.warnings),
+    }
+
+
+def _layer_document(x: DiffLayer) -> dict[str, Any]:
+    """One entry of `only_in_a` / `only_in_b`."""
+    m = x.layer.measurement
+    return {
+        "index": x.layer.index,
+        "digest": x.layer.digest,
+        "diff_id": x.layer.diff_id,
+        "chain_id": x.layer.chain_id,
+        "compressed_bytes": m.compressed_bytes,
+        "extracted_bytes": m.extracted_bytes,
+        "size_source": str(m.size_source),
+        "base": x.layer.base,
+        "same_content_as": ({"index": x.same_content_as, "by": x.same_by} if x.same_content_as is not None else None),
+    }
+
+
+def _image_document(image: ImageResult) -> dict[str, Any]:
+    totals = image.totals
+    return {
+        "reference": image.reference,
+        "digest": image.digest,
+        "index_digest": image.index_digest,
+        "platform": image.platform.to_json(),
+        "layers": len(image.layers),
+        "compressed_bytes": totals.compressed_bytes,
+        "extracted_bytes": totals.extracted_bytes,
+        "base": image.base.to_json() if image.base is not None else None,
+    }
+
+
+def diff_document(d: ImageDiff) -> dict[str, Any]:
+    """The `layerscope.diff/v1` document (see the module docstring)."""
+    return {
+        "schema": SCHEMA,
+        "a": _image_document(d.a),
+        "b": _image_document(d.b),
+        "shared": {
+            "layers": d.shared,
+            "chain_id": d.shared_chain_id,
+            "compressed_bytes": d.shared_compressed_bytes,
+            "extracted_bytes": d.shared_extracted_bytes,
+        },
+        "only_in_a": [_layer_document(x) for x in d.only_in_a],
+        "only_in_b": [_layer_document(x) for x in d.only_in_b],
+        "pull_b_on_a": _transfer_document(d.pull_b_on_a),
+        "pull_a_on_b": _transfer_document(d.pull_a_on_b),
+        "base": {"same_revision": d.same_base_revision, "same_channel": d.same_base_channel},
+        "with_baked": _baked_document(d.with_baked) if d.with_baked is not None else None,
+    }
+
+
+class DiffFormat(StrEnum):
+    """`diff -o` choices."""
+
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+def render_diff(d: ImageDiff, fmt: DiffFormat) -> str:
     """Render *d* as `table`, `json` or `markdown`."""
-    if fmt == "json":
-        return json.dumps(d.to_json(), indent=2) + "\n"
-    if fmt == "markdown":
-        return render_markdown(d)
-    return render_table(d)
+    match fmt:
+        case DiffFormat.JSON:
+            return json.dumps(diff_document(d), indent=2) + "\n"
+        case DiffFormat.MARKDOWN:
+            return render_markdown(d)
+        case DiffFormat.TABLE:
+            return render_table(d)
+        case _:
+            assert_never(fmt)

@@ -52,6 +52,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from layerscope.report import recommendation
 from layerscope.report.analysis_json import drift_document, totals_document
 from layerscope.report.model import SCHEMA, Dedup, Launch, Report, ReportImage, ReportLayer
 
@@ -190,7 +191,9 @@ def report_document(report: Report) -> dict[str, Any]:
                 for s in f.shared_layers
             ],
             "launch": launch,
-            "recommendation": f.recommendation.to_dict() if f.recommendation is not None else None,
+            "recommendation": recommendation.recommendation_document(f.recommendation)
+            if f.recommendation is not None
+            else None,
         },
         "gate": None
         if g is None

@@ -1,13 +1,15 @@
 """`profile list|show`: node profiles as JSON documents and as text, every value next to its source.
 
 JSON schemas (docs/cli-catalog-profile-diff.md): `layerscope.profile.list/v1` (one summary per profile) and
-`layerscope.profile/v1` (`NodeProfile.to_dict()` plus `values`: each profile-file key with the field it
+`layerscope.profile/v1` (`profile_fields()` plus `values`: each profile-file key with the field it
 becomes, its value in bytes/seconds, a human rendering and its source).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from tabulate import tabulate
@@ -15,11 +17,22 @@ from tabulate import tabulate
 from layerscope.plan.profile import VALUE_KEYS, NodeProfile
 from layerscope.units import format_duration, format_size
 
-__all__ = ["LIST_SCHEMA", "SHOW_SCHEMA", "list_document", "render_list", "render_show", "show_document"]
+__all__ = [
+    "LIST_SCHEMA",
+    "SHOW_SCHEMA",
+    "ProfileFormat",
+    "list_document",
+    "profile_fields",
+    "render_list",
+    "render_profile_list",
+    "render_profile_show",
+    "render_show",
+    "show_document",
+]
 
 LIST_SCHEMA = "layerscope.profile.list/v1"
 SHOW_SCHEMA = "layerscope.profile/v1"
-# Profile-file key -> NodeProfile.to_dict() field, where the names differ (values are in bytes/seconds).
+# Profile-file key -> profile_fields() field, where the names differ (values are in bytes/seconds).
 _FIELDS = {
     "root_volume": "root_volume_bytes",
     "os_footprint": "os_footprint_bytes",
@@ -30,6 +43,35 @@ _FIELDS = {
     "pull_total_timeout": "pull_total_timeout_seconds",
 }
 _MAX_DESCRIPTION = 90
+
+
+def profile_fields(profile: NodeProfile) -> dict[str, Any]:
+    """Every field of *profile*, values in bytes and seconds: the base of `layerscope.profile/v1`."""
+    return {
+        "name": profile.name,
+        "description": profile.description,
+        "orchestrator": profile.orchestrator,
+        "os_version": profile.os_version,
+        "runtime": profile.runtime,
+        "runtime_version": profile.runtime_version,
+        "discard_unpacked_layers": profile.discard_unpacked_layers,
+        "root_volume_bytes": profile.root_volume_bytes,
+        "os_footprint_bytes": profile.os_footprint_bytes,
+        "network_bytes_per_second": profile.network_bytes_per_second,
+        "extraction_bytes_per_second": profile.extraction_bytes_per_second,
+        "max_concurrent_downloads": profile.max_concurrent_downloads,
+        "registry_latency_seconds": profile.registry_latency_seconds,
+        "pull_inactivity_timeout_seconds": profile.pull_inactivity_timeout_seconds,
+        "pull_total_timeout_seconds": profile.pull_total_timeout_seconds,
+        "timeout_covers_extraction": profile.timeout_covers_extraction,
+        "baked": [
+            {"reference": b.reference, "os_version": b.os_version, "month": b.month, "source": b.source}
+            for b in profile.baked
+        ],
+        "sources": dict(profile.sources),
+        "notes": list(profile.notes),
+        "origin": profile.origin,
+    }
 
 
 def _first_line(text: str) -> str:
@@ -59,7 +101,7 @@ def _text(key: str, value: Any) -> str:
 
 def show_document(profile: NodeProfile) -> dict[str, Any]:
     """`profile show -o json`."""
-    fields = profile.to_dict()
+    fields = profile_fields(profile)
     values = []
     for key in VALUE_KEYS:
         field = _FIELDS.get(key, key)
@@ -136,3 +178,22 @@ def render_show(doc: dict[str, Any]) -> str:
         lines += ["", "notes:"]
         lines += [f"- {note}" for note in doc["notes"]]
     return "\n".join(lines) + "\n"
+
+
+class ProfileFormat(StrEnum):
+    """`profile list|show -o` choices."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
+def render_profile_list(profiles: Sequence[NodeProfile], fmt: ProfileFormat) -> str:
+    """`profile list` in *fmt*: the `layerscope.profile.list/v1` document, or its table."""
+    doc = list_document(profiles)
+    return json.dumps(doc, indent=2) + "\n" if fmt == ProfileFormat.JSON else render_list(doc)
+
+
+def render_profile_show(profile: NodeProfile, fmt: ProfileFormat) -> str:
+    """`profile show` in *fmt*: the `layerscope.profile/v1` document, or its text."""
+    doc = show_document(profile)
+    return json.dumps(doc, indent=2) + "\n" if fmt == ProfileFormat.JSON else render_show(doc)

@@ -275,7 +275,7 @@ def test_each_task_of_a_shared_blob_is_checked(registry: RegistryProcess, tmp_pa
     e = layers[0].expected
     good = LayerTask(str(ref), {"mediaType": layers[0].blob.media_type, "digest": e.digest, "size": e.size}, e.diff_id)
     wrong = LayerTask(good.reference, good.descriptor, "sha256:" + "0" * 64)
-    from layerscope.sources import RoutingSource
+    from layerscope.source_routing import RoutingSource
 
     source = RoutingSource(RegistryConfig(plain_http=True))
     executor = ThreadExecutor(source, None, workers=2)

@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,15 @@ from layerscope.oci import Platform
 from layerscope.plan import NodeProfile, load_profile
 from layerscope.plan.launch import DEFAULT_EXTRACTION_RATIO, LaunchParameters, PlanLayer, estimate_launch
 from layerscope.plan.planned import PlannedImage
-from layerscope.plan.recommend import SCHEMA, Candidate, recommend
+from layerscope.plan.recommend import Candidate, Recommendation, recommend
+from layerscope.report.recommendation import SCHEMA, RecommendFormat, render_recommendation
 from layerscope.results import ImageResult, LayerResult
+
+
+def _doc(rec: Recommendation) -> dict[str, Any]:
+    """The `recommend -o json` document of *rec*, parsed."""
+    doc: dict[str, Any] = json.loads(render_recommendation(rec, RecommendFormat.JSON))
+    return doc
 
 
 def _d(text: str) -> str:
@@ -156,7 +164,7 @@ def test_heuristic_beyond_25_reports_a_valid_bound() -> None:
         assert rec.method == "greedy+local-search"
         assert rec.upper_bound_seconds_saved_per_day >= rec.seconds_saved_per_day
         assert rec.disk_bytes <= budget
-        doc = json.loads(rec.to_json())
+        doc = _doc(rec)
         assert doc["upper_bound_seconds_saved_per_day"] == pytest.approx(
             rec.upper_bound_seconds_saved_per_day, abs=1e-3
         )
@@ -174,16 +182,16 @@ def test_26_candidates_that_all_fit_carry_the_bound_that_proves_them() -> None:
     candidates, prebaked = random_instance(rng, 26)
     profile = _profiles()["containerd"]
     rec = recommend(candidates, profile, budget_bytes=10**13, prebaked_chains=prebaked)
-    doc = json.loads(rec.to_json())
+    doc = _doc(rec)
     assert doc["method"] == "greedy+local-search"
     assert doc["upper_bound_seconds_saved_per_day"] == pytest.approx(doc["seconds_saved_per_day"], abs=1e-3)
     assert doc["optimal"] is True
     # A budget that cannot hold them all: not proved, the bound above the answer.
-    tight = json.loads(recommend(candidates, profile, budget_bytes=3 * 10**9, prebaked_chains=prebaked).to_json())
+    tight = _doc(recommend(candidates, profile, budget_bytes=3 * 10**9, prebaked_chains=prebaked))
     assert tight["method"] == "greedy+local-search"
     assert tight["upper_bound_seconds_saved_per_day"] >= tight["seconds_saved_per_day"]
     # Up to 25 the exact method proves its answer and the bound is left out (the DESIGN.md document).
-    exact = json.loads(recommend(candidates[:25], profile, budget_bytes=10**13, prebaked_chains=prebaked).to_json())
+    exact = _doc(recommend(candidates[:25], profile, budget_bytes=10**13, prebaked_chains=prebaked))
     assert exact["method"] == "branch-and-bound" and exact["optimal"] is True
     assert "upper_bound_seconds_saved_per_day" not in exact
 
@@ -238,7 +246,7 @@ def test_reasons_and_json_contract() -> None:
     assert left_out.seconds_saved_per_day > 0  # its layers come with tools-plus
     # Disk: web's layer (0.3 + 0.1 GB) + tools-plus's three layers (3.6 GB), snapshot and blob each.
     assert rec.disk_bytes == 4_000_000_000
-    doc = json.loads(rec.to_json())
+    doc = _doc(rec)
     assert list(doc)[:10] == [
         "schema",
         "profile",

@@ -20,6 +20,7 @@ from contextlib import AbstractContextManager
 import httpx
 import pytest
 
+from layerscope.content_source import ContentSource
 from layerscope.errors import (
     AuthenticationError,
     DigestMismatchError,
@@ -35,7 +36,6 @@ from layerscope.oci import ACCEPT_MANIFESTS, MAX_MANIFEST_BYTES, Descriptor, Ind
 from layerscope.reference import ImageReference, LayoutReference
 from layerscope.registry import HostConfig, RegistryClient, RegistryConfig, RetryPolicy, redact
 from layerscope.registry.credentials import Credentials
-from layerscope.source import ContentSource
 
 HOST = "reg.example.com"
 REF = ImageReference(HOST, "team/app", "1.0")

@@ -95,6 +95,7 @@ def test_schema_files_ship_as_package_data() -> None:
 
 def test_recommendation_schema_is_strict() -> None:
     from layerscope.plan.recommend import Chosen, NotChosen, Recommendation
+    from layerscope.report import recommendation
 
     rec = Recommendation(
         profile="p",
@@ -108,7 +109,7 @@ def test_recommendation_schema_is_strict() -> None:
         seconds_saved_per_day=1.0,
         upper_bound_seconds_saved_per_day=2.0,
     )
-    doc = rec.to_dict()  # validated by the autouse fixture
+    doc = recommendation.recommendation_document(rec)  # validated by the autouse fixture
     assert doc["schema"] in SCHEMA_FILES
     doc["chosen"][0]["undocumented"] = 1
     with pytest.raises(jsonschema.ValidationError, match="undocumented"):

@@ -1,4 +1,4 @@
-"""A content source that routes each reference to its backend: OCI layout directory or registry."""
+"""RoutingSource: the content source that sends each reference to its backend, OCI layout directory or registry."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
+from layerscope.content_source import ContentSource
 from layerscope.layout import LayoutSource
 from layerscope.observer import NullObserver, Observer
 from layerscope.oci import Descriptor, Index, Manifest
 from layerscope.reference import LayoutReference, Reference
-from layerscope.source import ContentSource
 
 if TYPE_CHECKING:
     from layerscope.registry import DockerCredentialStore, RegistryClient, RegistryConfig

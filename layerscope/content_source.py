@@ -1,4 +1,4 @@
-"""Where image content comes from: the ContentSource protocol shared by registries and layout dirs.
+"""The ContentSource protocol: verified, read-only manifests and blobs, as registries and layout dirs serve them.
 
 Every implementation returns verified content: manifests and configs are checked against their digest
 (and size when known) before parsing; blob streams raise DigestMismatchError / SizeMismatchError at the
