@@ -35,6 +35,8 @@ from layerscope.catalog.model import (
     Catalog,
     ExtractedEstimate,
     IndexPin,
+    merge_layers,
+    merge_pins,
 )
 from layerscope.errors import CatalogError
 
@@ -43,8 +45,6 @@ __all__ = [
     "default_user_path",
     "load",
     "load_shipped",
-    "merge_layers",
-    "merge_pins",
     "read_user_file",
     "save_user_entries",
     "validate_layer",
@@ -350,58 +350,6 @@ def read_user_file(path: str | Path) -> tuple[list[BaseLayer], list[IndexPin]]:
     layers = [_layer_from_dict(d, f"{p} layer {i}") for i, d in enumerate(layers_doc)]
     pins = [_pin_from_dict(d, f"{p} pin {i}") for i, d in enumerate(pins_doc)]
     return layers, pins
-
-
-def _compatible(a: BaseLayer, b: BaseLayer) -> bool:
-    """Same meaning: same family, and channel/role equal where both are known."""
-    return (
-        a.family == b.family
-        and (a.channel is None or b.channel is None or a.channel == b.channel)
-        and (a.role is None or b.role is None or a.role == b.role)
-    )
-
-
-def _fill(a: BaseLayer, b: BaseLayer) -> BaseLayer:
-    """*a* with its empty fields filled from *b*; sources joined."""
-    changes: dict[str, Any] = {}
-    for name in _LAYER_FIELDS - {"source"}:
-        if getattr(a, name) is None and getattr(b, name) is not None:
-            changes[name] = getattr(b, name)
-    if changes and b.source not in a.source:
-        changes["source"] = f"{a.source}; {b.source}"
-    return dataclasses.replace(a, **changes) if changes else a
-
-
-def merge_layers(base: Iterable[BaseLayer], extra: Iterable[BaseLayer]) -> tuple[BaseLayer, ...]:
-    """*base* plus *extra*: a known digest/diff_id must mean the same base layer, and only fills blanks."""
-    out = list(base)
-    index = {layer.key: i for i, layer in enumerate(out)}
-    for layer in extra:
-        i = index.get(layer.key)
-        if i is None:
-            index[layer.key] = len(out)
-            out.append(layer)
-            continue
-        if not _compatible(out[i], layer):
-            raise CatalogError(
-                f"catalog entry {layer.key[:19]}… says {layer.family}/{layer.channel}/{layer.role}, "
-                f"but the catalog already has it as {out[i].family}/{out[i].channel}/{out[i].role}",
-                hint="the user catalog disagrees with the shipped one; delete it and run 'layerscope catalog refresh'",
-            )
-        out[i] = _fill(out[i], layer)
-    return tuple(out)
-
-
-def merge_pins(base: Iterable[IndexPin], extra: Iterable[IndexPin]) -> tuple[IndexPin, ...]:
-    """*base* plus the pins of *extra* not already present (same repository, tag, digest and date)."""
-    out = list(base)
-    seen = {(p.repository, p.tag, p.index_digest, p.date) for p in out}
-    for p in extra:
-        key = (p.repository, p.tag, p.index_digest, p.date)
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return tuple(out)
 
 
 def load(user_path: str | Path | None = None, *, include_user: bool = True) -> Catalog:

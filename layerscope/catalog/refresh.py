@@ -62,6 +62,7 @@ from layerscope.catalog.model import (
     Catalog,
     IndexPin,
     build_of,
+    compatible,
     family_of_image,
 )
 from layerscope.errors import (
@@ -291,15 +292,6 @@ def _base_problem(config: ImageConfig, manifest: Manifest) -> str | None:
     return None
 
 
-def _compatible(a: BaseLayer, b: BaseLayer) -> bool:
-    """Same meaning: same family, and channel/role equal where both are known (as load.merge_layers)."""
-    return (
-        a.family == b.family
-        and (a.channel is None or b.channel is None or a.channel == b.channel)
-        and (a.role is None or b.role is None or a.role == b.role)
-    )
-
-
 def _describe(layer: BaseLayer) -> str:
     return f"{layer.family}/{layer.channel or '?'}/{layer.role or '?'}"
 
@@ -413,7 +405,7 @@ def _check_against(shipped: Catalog, rows: Iterable[BaseLayer], registry: str) -
     """Raise CatalogError when a row gives a shipped digest or diff_id another meaning."""
     for row in rows:
         for known in (shipped.by_digest(row.digest or ""), shipped.by_diff_id(row.diff_id or "")):
-            if known is not None and not _compatible(known, row):
+            if known is not None and not compatible(known, row):
                 raise CatalogError(
                     f"{registry} says layer {row.key[:19]}… is {_describe(row)}, "
                     f"but the shipped catalog has it as {_describe(known)} ({known.source[:80]})",
@@ -599,7 +591,7 @@ def _dedupe(rows: Sequence[BaseLayer], observer: Observer) -> list[BaseLayer]:
         first = out.get(row.key)
         if first is None:
             out[row.key] = row
-        elif not _compatible(first, row):
+        elif not compatible(first, row):
             observer.warning(
                 f"layer {row.key[:19]}… is {_describe(first)} in {first.source} but {_describe(row)} in "
                 f"{row.source}; keeping the first"
