@@ -5,39 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from layerscope.basematch import BaseDrift, BaseMatch
 from layerscope.measurement import LayerMeasurement
 from layerscope.oci import Platform
 
 if TYPE_CHECKING:
-    from layerscope.catalog.match import BaseMatch
     from layerscope.plan.launch import LaunchComparison
 
-__all__ = ["AnalysisRun", "DriftInfo", "ImageResult", "LayerResult", "Totals"]
-
-
-@dataclass(frozen=True, slots=True)
-class DriftInfo:
-    """The image's base is the baked base's channel but another monthly build (the JSON `drift`)."""
-
-    baked_os_version: str | None
-    baked_month: str | None
-    image_os_version: str | None
-    image_month: str | None
-    bytes_to_pull: int | None
-    rebuild_on: str | None = None
-    layers: tuple[int, ...] = ()  # indexes of the image's base layers the node does not hold
-
-    @property
-    def message(self) -> str:
-        """One line for people."""
-        from layerscope.units import format_size
-
-        pull = format_size(self.bytes_to_pull) if self.bytes_to_pull is not None else "an unknown amount"
-        text = (
-            f"base {self.image_os_version} ({self.image_month or 'month unknown'}) differs from the baked "
-            f"{self.baked_os_version} ({self.baked_month or 'month unknown'}): {pull} of base layers are pulled"
-        )
-        return text + (f"; rebuild on {self.rebuild_on}" if self.rebuild_on else "")
+__all__ = ["AnalysisRun", "ImageResult", "LayerResult", "Totals"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +88,7 @@ class ImageResult:
     config_digest: str
     layers: tuple[LayerResult, ...]
     base: BaseMatch | None = None
-    drift: DriftInfo | None = None
+    drift: BaseDrift | None = None
     warnings: tuple[str, ...] = ()
     launch: LaunchComparison | None = None  # with a node profile: time to ready, with and without the bake
 

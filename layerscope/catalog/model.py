@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from layerscope.basematch import BaseLayer
 from layerscope.errors import CatalogError, UnsupportedMediaTypeError
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.oci import Compression, Descriptor, layer_compression
@@ -89,42 +90,6 @@ def family_of_image(repository: str) -> str | None:
         if name == image.removeprefix("mcr.microsoft.com/"):
             return family
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class BaseLayer:
-    """One known Windows base layer (a row of base-layers.csv, or a diff_id-only fact)."""
-
-    family: str
-    channel: str | None
-    build: int | None
-    role: str | None  # base | update | single | None (cannot tell)
-    digest: str | None  # compressed blob digest; None for a layer known only by diff_id
-    compressed_bytes: int | None
-    media_kind: str  # foreign | rootfs.diff | unknown
-    history_label: str | None
-    os_version: str | None  # os.version of the image the layer was seen in
-    month: str | None  # YYYY-MM of that observation
-    registry_copy: str  # mcr | dockerhub | unknown
-    provenance_verified: str  # yes | low
-    source: str
-    diff_id: str | None = None
-    diff_id_source: str | None = None
-    extracted_bytes: int | None = None  # a published figure from the reference data
-    extracted_source: str | None = None
-    # "exact" when the figure was given in bytes (size_source `catalog`); "rounded" for a figure such as
-    # "2.76 GB" (`catalog-approx`). None (a user catalog that does not say) is taken as rounded.
-    extracted_precision: str | None = None
-
-    @property
-    def image(self) -> str:
-        """The MCR repository of this layer's family."""
-        return FAMILY_IMAGES[self.family]
-
-    @property
-    def key(self) -> str:
-        """The digest, or the diff_id for a layer known only by diff_id."""
-        return self.digest or self.diff_id or ""
 
 
 _LAYER_FIELDS = frozenset(f.name for f in dataclasses.fields(BaseLayer))

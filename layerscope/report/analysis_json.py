@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from layerscope.results import AnalysisRun, DriftInfo, ImageResult, LayerResult, Totals
+from layerscope.basematch import BaseDrift
+from layerscope.results import AnalysisRun, ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
     from layerscope.plan.launch import LaunchComparison, LaunchEstimate
@@ -42,7 +43,7 @@ def _layer(layer: LayerResult) -> dict[str, Any]:
     }
 
 
-def drift_document(d: DriftInfo | None) -> dict[str, Any] | None:
+def drift_document(d: BaseDrift | None) -> dict[str, Any] | None:
     """The `drift` object (`report -o json` repeats it field for field), or None."""
     if d is None:
         return None

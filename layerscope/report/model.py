@@ -25,12 +25,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from layerscope.basematch import BaseDrift
 from layerscope.gate import GateResult
 from layerscope.plan.disk import disk_usage
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
 from layerscope.plan.profile import NodeProfile
 from layerscope.plan.recommend import Candidate, Recommendation, recommend
-from layerscope.results import DriftInfo, ImageResult, Totals
+from layerscope.results import ImageResult, Totals
 
 __all__ = [
     "DEFAULT_LAUNCH_PROFILE",
@@ -133,7 +134,7 @@ class ReportImage:
     weight: float  # launches per day (1 unless a workload says otherwise)
     totals: Totals
     base: ReportBase | None
-    drift: DriftInfo | None
+    drift: BaseDrift | None
     launch: Launch | None
     split: PullSplit
     layers: tuple[ReportLayer, ...]
@@ -286,7 +287,7 @@ def _dedup(entries: Mapping[str, tuple[int, int | None, bool, bool]]) -> Dedup:
     )
 
 
-def _image_warnings(image: ImageResult, drift: DriftInfo | None, launch: Launch | None) -> tuple[str, ...]:
+def _image_warnings(image: ImageResult, drift: BaseDrift | None, launch: Launch | None) -> tuple[str, ...]:
     out: list[str] = []
     if drift is not None:
         out.append("drift: " + drift.message)
