@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ import click
 
 from layerscope.cli.app import StderrObserver, cli, errors
 from layerscope.cli.commands import registry_options
+from layerscope.report import CatalogFormat
 
 _CATALOG_OPTION = click.option(
     "--catalog",
@@ -17,13 +17,15 @@ _CATALOG_OPTION = click.option(
     type=click.Path(dir_okay=False),
     help="User catalog file (default: $XDG_DATA_HOME/layerscope/catalog.json).",
 )
-_FORMAT_OPTION = click.option(
-    "-o", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+#: `-o` of the catalog commands (`catalog when|amis` in cli/windows.py too).
+FORMAT_OPTION = click.option(
+    "-o",
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in CatalogFormat]),
+    default=CatalogFormat.TABLE.value,
+    show_default=True,
 )
-
-
-def _json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2) + "\n"
 
 
 @cli.group()
@@ -32,30 +34,33 @@ def catalog() -> None:
 
 
 @catalog.command("list")
-@_FORMAT_OPTION
+@FORMAT_OPTION
 @_CATALOG_OPTION
 def catalog_list(fmt: str, catalog_path: str | None) -> None:
     """Known bases by image and channel, with their monthly revisions and layers."""
     with errors():
-        from layerscope.catalog.browse import list_document, load_view
+        from layerscope.catalog.browse import load_view
+        from layerscope.report.catalog_json import dump, list_document
         from layerscope.report.catalog_table import render_list
 
         doc = list_document(load_view(catalog_path))
-        click.echo(_json(doc) if fmt == "json" else render_list(doc), nl=False)
+        click.echo(dump(doc) if fmt == CatalogFormat.JSON else render_list(doc), nl=False)
 
 
 @catalog.command("show")
 @click.argument("name")
-@_FORMAT_OPTION
+@FORMAT_OPTION
 @_CATALOG_OPTION
 def catalog_show(name: str, fmt: str, catalog_path: str | None) -> None:
     """Every revision and layer of NAME: a base (servercore:ltsc2019), a build (10.0.17763.2928) or a digest."""
     with errors():
-        from layerscope.catalog.browse import load_view, show_document
+        from layerscope.catalog.browse import load_view, select
+        from layerscope.report.catalog_json import dump, show_document
         from layerscope.report.catalog_table import render_show
 
-        doc = show_document(load_view(catalog_path), name)
-        click.echo(_json(doc) if fmt == "json" else render_show(doc), nl=False)
+        view = load_view(catalog_path)
+        doc = show_document(view, select(view, name))
+        click.echo(dump(doc) if fmt == CatalogFormat.JSON else render_show(doc), nl=False)
 
 
 @catalog.command("refresh")
@@ -87,7 +92,7 @@ def catalog_show(name: str, fmt: str, catalog_path: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be added; do not write the user catalog.")
 @registry_options
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Tags read at once.")
-@_FORMAT_OPTION
+@FORMAT_OPTION
 @_CATALOG_OPTION
 def catalog_refresh(
     registry: str,
@@ -107,6 +112,7 @@ def catalog_refresh(
         from layerscope.catalog import load, save_user_entries
         from layerscope.catalog.refresh import DEFAULT_REPOSITORIES, refresh_catalog
         from layerscope.registry import DockerCredentialStore, RegistryClient
+        from layerscope.report.catalog_json import dump, refresh_document
         from layerscope.report.catalog_table import render_refresh
         from layerscope.session import Settings, parse_mirrors
 
@@ -135,12 +141,8 @@ def catalog_refresh(
             observer.warning(message)
         _check_found(result.tags_selected, bool(result.images), patterns, result.skipped)
         saved = None if dry_run else str(save_user_entries(result.layers, result.pins, catalog_path))
-        doc = result.to_json()
-        if fmt == "json":
-            doc["saved_to"] = saved
-            click.echo(_json(doc), nl=False)
-        else:
-            click.echo(render_refresh(doc, saved), nl=False)
+        doc = refresh_document(result, saved)
+        click.echo(dump(doc) if fmt == CatalogFormat.JSON else render_refresh(doc, saved), nl=False)
 
 
 def _check_found(selected: int, found: bool, patterns: Sequence[str], skipped: Sequence[Any]) -> None:

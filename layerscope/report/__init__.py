@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from layerscope.results import AnalysisRun
 
-__all__ = ["AnalysisFormat", "render_analysis"]
+__all__ = ["AnalysisFormat", "CatalogFormat", "render_analysis"]
 
 
 class AnalysisFormat(StrEnum):
@@ -20,6 +20,13 @@ class AnalysisFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
     MARKDOWN = "markdown"
+
+
+class CatalogFormat(StrEnum):
+    """`catalog list|show|refresh|when|amis -o` choices."""
+
+    TABLE = "table"
+    JSON = "json"
 
 
 def render_analysis(run: AnalysisRun, fmt: AnalysisFormat) -> str:
