@@ -8,7 +8,6 @@ nothing of layerscope but units.py. The catalog builds them (catalog/match.py, c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from layerscope.units import format_size
 
@@ -61,17 +60,6 @@ class BaseMatch:
     evidence: tuple[str, ...]  # per base layer: digest | diff_id | history | declared
     digests: tuple[str | None, ...] = ()  # the image's own compressed digests of the base layers
     diff_ids: tuple[str | None, ...] = ()  # the config's diff_ids of the base layers
-
-    def to_json(self) -> dict[str, Any]:
-        """The `base` object of the analysis JSON (DESIGN.md)."""
-        return {
-            "image": self.image,
-            "channel": self.channel,
-            "os_version": self.os_version,
-            "month": self.month,
-            "layers": self.layer_count,
-            "match": self.match,
-        }
 
 
 @dataclass(frozen=True, slots=True)

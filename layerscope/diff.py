@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from layerscope.errors import UsageError
+from layerscope.report.analysis_json import base_document
 from layerscope.results import ImageResult, LayerResult
 
 __all__ = ["SCHEMA", "BakedNode", "DiffLayer", "ImageDiff", "NodePull", "Transfer", "diff_images", "select_one"]
@@ -260,7 +261,7 @@ def _image(image: ImageResult) -> dict[str, Any]:
         "layers": len(image.layers),
         "compressed_bytes": totals.compressed_bytes,
         "extracted_bytes": totals.extracted_bytes,
-        "base": image.base.to_json() if image.base is not None else None,
+        "base": base_document(image.base),
     }
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from layerscope.basematch import BaseDrift
+from layerscope.basematch import BaseDrift, BaseMatch
 from layerscope.results import AnalysisRun, ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
     from layerscope.plan.launch import LaunchComparison, LaunchEstimate
 
-__all__ = ["SCHEMA", "analysis_document", "image_document", "render_json", "totals_document"]
+__all__ = ["SCHEMA", "analysis_document", "base_document", "image_document", "render_json", "totals_document"]
 
 SCHEMA = "layerscope.analysis/v1"
 
@@ -40,6 +40,20 @@ def _layer(layer: LayerResult) -> dict[str, Any]:
         "whiteouts": m.whiteouts,
         "windows_files_bytes": m.windows_files_bytes,
         "windows_hives_bytes": m.windows_hives_bytes,
+    }
+
+
+def base_document(b: BaseMatch | None) -> dict[str, Any] | None:
+    """The `base` object (DESIGN.md; `diff -o json` repeats it), or None."""
+    if b is None:
+        return None
+    return {
+        "image": b.image,
+        "channel": b.channel,
+        "os_version": b.os_version,
+        "month": b.month,
+        "layers": b.layer_count,
+        "match": b.match,
     }
 
 
@@ -83,7 +97,7 @@ def image_document(image: ImageResult) -> dict[str, Any]:
         "media_type": image.media_type,
         "platform": image.platform.to_json(),
         "config_digest": image.config_digest,
-        "base": None if base is None else base.to_json(),
+        "base": base_document(base),
         "layers": [_layer(layer) for layer in image.layers],
         "drift": drift_document(drift),
         "totals": totals_document(image.totals),

@@ -17,6 +17,7 @@ from layerscope.catalog import (
 )
 from layerscope.measurement import SizeSource
 from layerscope.oci import Descriptor, MediaType
+from layerscope.report.analysis_json import base_document
 from tests.catalog.catalog_helpers import (
     APP_LABEL,
     NANO1809_2025_05,
@@ -57,7 +58,7 @@ def test_match_by_digest() -> None:
     assert (m.image, m.family, m.channel) == ("mcr.microsoft.com/windows/servercore", "servercore", "ltsc2019")
     assert (m.os_version, m.month, m.layer_count) == ("10.0.17763.2928", "2022-05", 2)
     assert [r.digest for r in m.layers if r] == [SC2019_RTM_2022[0], SC2019_UPD_2022_05[0]]
-    assert m.to_json() == {
+    assert base_document(m) == {
         "image": "mcr.microsoft.com/windows/servercore",
         "channel": "ltsc2019",
         "os_version": "10.0.17763.2928",
