@@ -21,6 +21,7 @@ from layerscope.catalog.model import (
     CHANNEL_BUILDS,
     CHANNEL_TAGS,
     FAMILY_IMAGES,
+    FULL_VERSION,
     BaseRevision,
     Catalog,
     IndexPin,
@@ -42,7 +43,6 @@ __all__ = [
     "select",
 ]
 
-_FULL_VERSION = re.compile(r"10\.0\.\d+\.\d+")
 _HEX = re.compile(r"(?:sha256:)?([0-9a-f]{8,64})")
 _MIN_PREFIX = 8
 
@@ -254,7 +254,7 @@ def select(view: CatalogView, name: str) -> Selection:
     if bases is not None:
         for family, channel in bases:
             revisions.extend(_revisions(view.catalog, family, channel))
-    elif _FULL_VERSION.fullmatch(build := text.rpartition(":")[2]) and (
+    elif FULL_VERSION.fullmatch(build := text.rpartition(":")[2]) and (
         ":" not in text or _family(text.rpartition(":")[0]) is not None
     ):
         kind = "build"

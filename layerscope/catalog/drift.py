@@ -7,15 +7,12 @@ history label that names a full build.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from layerscope.basematch import BaseDrift, BaseMatch
-from layerscope.catalog.model import Catalog
+from layerscope.catalog.model import FULL_VERSION, Catalog
 
 __all__ = ["detect_drift", "suggest_rebuild"]
-
-_FULL_VERSION = re.compile(r"10\.0\.(\d+)\.(\d+)")
 
 
 def _same_layer(a: BaseMatch, i: int, b: BaseMatch, j: int) -> bool | None:
@@ -36,7 +33,7 @@ def _same_layer(a: BaseMatch, i: int, b: BaseMatch, j: int) -> bool | None:
             return True
         # A label that names a full build identifies one Microsoft layer, whatever copy or compression.
         la, lb = ra.history_label or "", rb.history_label or ""
-        if _FULL_VERSION.search(la) and _FULL_VERSION.search(lb) and ra.role == rb.role:
+        if FULL_VERSION.search(la) and FULL_VERSION.search(lb) and ra.role == rb.role:
             return la == lb
         if ra.role == rb.role == "update" and ra.os_version and rb.os_version:
             return ra.os_version == rb.os_version  # a new update layer every month
@@ -101,7 +98,7 @@ def detect_drift(image_base: BaseMatch, baked_bases: Sequence[BaseMatch]) -> Bas
 
 
 def _ubr(os_version: str | None) -> int:
-    m = _FULL_VERSION.fullmatch(os_version or "")
+    m = FULL_VERSION.fullmatch(os_version or "")
     return int(m[2]) if m else -1
 
 
@@ -117,7 +114,7 @@ def suggest_rebuild(baked_base: BaseMatch, catalog: Catalog) -> str | None:
         return None
     pins = catalog.pins_for(baked_base.family, baked_base.channel)
     version = baked_base.os_version
-    if version and _FULL_VERSION.fullmatch(version):
+    if version and FULL_VERSION.fullmatch(version):
         exact = [p for p in pins if p.os_version == version]
         if exact:
             return f"{baked_base.image}:{exact[0].tag}@{exact[0].index_digest}"

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
-from layerscope.catalog.model import CHANNEL_BUILDS
+from layerscope.catalog.model import CHANNEL_BUILDS, VERSION
 
 __all__ = ["isolation_compatible"]
 
-_FULL_OR_BUILD = re.compile(r"10\.0\.(\d+)(?:\.(\d+))?")
 # The Feb 2020 "2B" update is a compatibility baseline for 1809: host and image on opposite sides of it
 # cannot run process-isolated (version-compatibility.md). 10.0.17763.1040 is the Feb 2020 build
 # (catalog row a35da61c…, month 2020-02).
@@ -35,8 +32,8 @@ def isolation_compatible(
     true of every EKS/ECS optimized AMI still published (EKS keeps the last 4 months, ECS at least the
     last three AMIs — aws-precached.md).
     """
-    image = _FULL_OR_BUILD.fullmatch((image_os_version or "").strip())
-    host = _FULL_OR_BUILD.fullmatch((host_os_version or "").strip())
+    image = VERSION.fullmatch((image_os_version or "").strip())
+    host = VERSION.fullmatch((host_os_version or "").strip())
     if image is None or host is None:
         return None
     image_build, host_build = int(image[1]), int(host[1])

@@ -26,6 +26,7 @@ from layerscope.catalog.model import (
     BUILD_CHANNELS,
     CHANNEL_BUILDS,
     FAMILIES,
+    FULL_VERSION,
     MEDIA_KINDS,
     REGISTRY_COPIES,
     ROLES,
@@ -54,7 +55,6 @@ USER_SCHEMA = "layerscope.catalog/v1"
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
-_OS_VERSION = re.compile(r"10\.0\.\d+\.\d+")
 _LAYER_FIELDS = {f.name for f in dataclasses.fields(BaseLayer)}
 _PIN_FIELDS = {f.name for f in dataclasses.fields(IndexPin)}
 _INT_FIELDS = ("build", "compressed_bytes", "extracted_bytes")
@@ -100,7 +100,7 @@ def validate_layer(layer: BaseLayer, where: str) -> None:
             problems.append(f"{name} must be a positive whole number")
     if layer.month is not None and not _MONTH.fullmatch(layer.month):
         problems.append(f"month {layer.month!r} is not YYYY-MM")
-    if layer.os_version is not None and not _OS_VERSION.fullmatch(layer.os_version):
+    if layer.os_version is not None and not FULL_VERSION.fullmatch(layer.os_version):
         problems.append(f"os_version {layer.os_version!r} is not 10.0.BUILD.UBR")
     if layer.media_kind not in MEDIA_KINDS:
         problems.append(f"unknown media kind {layer.media_kind!r}")
@@ -203,7 +203,7 @@ def _validate_pin(pin: IndexPin, where: str) -> None:
         raise CatalogError(f"{where}: index digest {pin.index_digest!r} is not sha256:<64 hex>")
     if not _DATE.fullmatch(pin.date):
         raise CatalogError(f"{where}: date {pin.date!r} is not YYYY-MM-DD")
-    if pin.os_version is not None and not _OS_VERSION.fullmatch(pin.os_version):
+    if pin.os_version is not None and not FULL_VERSION.fullmatch(pin.os_version):
         raise CatalogError(f"{where}: os_version {pin.os_version!r} is not 10.0.BUILD.UBR")
     if not pin.repository or not pin.tag or not pin.source.strip():
         raise CatalogError(f"{where}: repository, tag and source are required")
@@ -241,7 +241,7 @@ def _config_rows() -> list[BaseConfig]:
 def _os_versions() -> Mapping[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     for n, r in _rows("os-versions.csv"):
-        if not _OS_VERSION.fullmatch(r["os_version"]) or not _MONTH.fullmatch(r["month"]):
+        if not FULL_VERSION.fullmatch(r["os_version"]) or not _MONTH.fullmatch(r["month"]):
             raise CatalogError(f"os-versions.csv line {n}: bad os_version or month")
         if r["os_version"] in out:
             raise CatalogError(f"os-versions.csv line {n}: {r['os_version']} is listed twice")

@@ -37,6 +37,7 @@ from layerscope.catalog.model import (
     BUILD_CHANNELS,
     CHANNEL_TAGS,
     FAMILY_IMAGES,
+    FULL_VERSION,
     Catalog,
     build_of,
     family_of_image,
@@ -47,6 +48,7 @@ from layerscope.oci import Descriptor, ImageConfig
 from layerscope.reference import ImageReference, parse_reference
 
 __all__ = [
+    "MAX_BASE_LAYERS",
     "BaseMatch",
     "base_measurements",
     "declared_base",
@@ -54,10 +56,10 @@ __all__ = [
     "parse_history_label",
 ]
 
+#: A Windows base is at most two layers (RTM "Apply image" + "Install update"; see above).
 MAX_BASE_LAYERS = 2
 _STRENGTH = {"digest": 3, "diff_id": 2, "history": 1, "declared": 0}
 _LABEL = re.compile(r"(?:RUN\s+)?(?P<kind>Apply image|Install update)\s+(?P<version>\S+)\s*")
-_FULL_VERSION = re.compile(r"10\.0\.(\d+)\.(\d+)")
 # Release names used in old labels -> build (1607 = WS2016, 1809 = WS2019; base-image-lifecycle.md).
 _LABEL_BUILDS = {
     "1607": 14393, "2016": 14393, "ltsc2016": 14393,
@@ -75,7 +77,7 @@ def parse_history_label(created_by: str) -> tuple[str, int | None] | None:
     if m is None:
         return None
     version = m["version"]
-    full = _FULL_VERSION.fullmatch(version)
+    full = FULL_VERSION.fullmatch(version)
     if full:
         return m["kind"], int(full[1])
     token = re.split(r"[-_]", version, maxsplit=1)[0].lower()
@@ -248,7 +250,7 @@ def declared_base(
         return None
     channel = None
     tag = (ref.tag or "").lower().removesuffix("-amd64")
-    if _FULL_VERSION.fullmatch(tag):
+    if FULL_VERSION.fullmatch(tag):
         os_version = os_version or tag
     else:
         channel = next((c for c, tags in CHANNEL_TAGS.items() if tag in tags), None)

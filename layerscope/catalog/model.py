@@ -24,6 +24,8 @@ __all__ = [
     "CHANNEL_BUILDS",
     "CHANNEL_TAGS",
     "FAMILY_IMAGES",
+    "FULL_VERSION",
+    "VERSION",
     "BaseConfig",
     "BaseImageSize",
     "BaseLayer",
@@ -66,14 +68,16 @@ FAMILIES = ("servercore", "nanoserver")
 ROLES = ("base", "update", "single")
 MEDIA_KINDS = ("foreign", "rootfs.diff", "unknown")
 REGISTRY_COPIES = ("mcr", "dockerhub", "unknown")
-_VERSION = re.compile(r"10\.0\.(\d+)(?:\.(\d+))?")
+#: A Windows version `10.0.BUILD[.UBR]` (groups: build, UBR or None) and the full `10.0.BUILD.UBR`.
+VERSION = re.compile(r"10\.0\.(\d+)(?:\.(\d+))?")
+FULL_VERSION = re.compile(r"10\.0\.(\d+)\.(\d+)")
 
 
 def build_of(os_version: str | None) -> int | None:
     """The build number of a Windows version `10.0.BUILD[.UBR]`, else None."""
     if not os_version:
         return None
-    m = _VERSION.fullmatch(os_version.strip())
+    m = VERSION.fullmatch(os_version.strip())
     return int(m[1]) if m else None
 
 

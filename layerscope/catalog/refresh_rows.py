@@ -11,13 +11,14 @@ import re
 from collections.abc import Iterable, Sequence
 
 from layerscope.basematch import BaseLayer
-from layerscope.catalog.match import parse_history_label
-from layerscope.catalog.model import BUILD_CHANNELS, Catalog, build_of, compatible, family_of_image
+from layerscope.catalog.match import MAX_BASE_LAYERS, parse_history_label
+from layerscope.catalog.model import BUILD_CHANNELS, FULL_VERSION, Catalog, build_of, compatible, family_of_image
 from layerscope.errors import CatalogError
 from layerscope.observer import Observer
 from layerscope.oci import ImageConfig, Manifest, is_foreign
 
 __all__ = [
+    "TAG_VERSION",
     "account",
     "base_problem",
     "check_against",
@@ -29,14 +30,13 @@ __all__ = [
     "source_of",
 ]
 
-MAX_BASE_LAYERS = 2
 # Docker Hub's retired Microsoft repositories (registry_copy dockerhub rows of the shipped catalog).
 _LEGACY_FAMILIES = {
     "microsoft/windowsservercore": "servercore",
     "microsoft/nanoserver": "nanoserver",
 }
-_FULL_VERSION = re.compile(r"10\.0\.(\d+)\.(\d+)")
-_TAG_VERSION = re.compile(r"10\.0\.(\d+)\.(\d+)(?:-.*)?")
+#: A build tag: `10.0.17763.5206`, `10.0.17763.5206-amd64`.
+TAG_VERSION = re.compile(r"10\.0\.(\d+)\.(\d+)(?:-.*)?")
 _CREATED = re.compile(r"(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?:[T ].*)?")
 
 
@@ -85,7 +85,7 @@ def base_problem(config: ImageConfig, manifest: Manifest) -> str | None:
     """Why this image is not a Windows base image we can catalogue, or None."""
     if config.os != "windows" or config.architecture != "amd64":
         return f"config is {config.os}/{config.architecture}, not windows/amd64"
-    if not config.os_version or not _FULL_VERSION.fullmatch(config.os_version):
+    if not config.os_version or not FULL_VERSION.fullmatch(config.os_version):
         return f"os.version {config.os_version!r} is not 10.0.BUILD.UBR"
     count = len(manifest.layers)
     if not 1 <= count <= MAX_BASE_LAYERS:
@@ -110,7 +110,7 @@ def _describe(layer: BaseLayer) -> str:
 
 
 def source_of(registry: str, repository: str, tags: Sequence[str], digest: str, day: str, endpoint: str | None) -> str:
-    tag = next((t for t in tags if _TAG_VERSION.fullmatch(t)), tags[0])
+    tag = next((t for t in tags if TAG_VERSION.fullmatch(t)), tags[0])
     via = f" via {endpoint}" if endpoint else ""
     return f"{registry}/{repository}:{tag}@{digest} (layerscope catalog refresh {day}{via})"
 

@@ -8,14 +8,13 @@ registry that cannot be used at all (authentication, rate limit, unavailable) st
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
 from layerscope.catalog.model import CHANNEL_TAGS
-from layerscope.catalog.refresh_rows import base_problem
+from layerscope.catalog.refresh_rows import TAG_VERSION, base_problem
 from layerscope.errors import AuthenticationError, LayerscopeError, RateLimitedError, RegistryUnavailableError
 from layerscope.observer import Observer
 from layerscope.oci import MAX_CONFIG_BYTES, Descriptor, ImageConfig, Index, Manifest, parse_config
@@ -23,7 +22,6 @@ from layerscope.reference import ImageReference, Reference
 
 __all__ = ["RefreshClient", "SkippedTag", "TagRead", "TagReader", "default_tag_patterns", "read_all", "select_tags"]
 
-_TAG_VERSION = re.compile(r"10\.0\.(\d+)\.(\d+)(?:-.*)?")
 # Errors that say the registry as a whole cannot be used: stop, rather than warn once per tag.
 _FATAL = (AuthenticationError, RateLimitedError, RegistryUnavailableError)
 
@@ -61,7 +59,7 @@ def _tag_order(tag: str) -> tuple[int, int, int, str]:
     channel_tags = [t for tags in CHANNEL_TAGS.values() for t in tags]
     if tag in channel_tags:
         return (0, channel_tags.index(tag), 0, tag)
-    m = _TAG_VERSION.fullmatch(tag)
+    m = TAG_VERSION.fullmatch(tag)
     if m:
         return (1, -int(m[1]), -int(m[2]), tag)
     return (2, 0, 0, tag)
