@@ -72,7 +72,7 @@ from layerscope.catalog.refresh_tags import (
     read_all,
     select_tags,
 )
-from layerscope.errors import NotFoundError, UsageError
+from layerscope.errors import CatalogError, NotFoundError, UsageError
 from layerscope.observer import NullObserver, Observer
 from layerscope.oci import ImageConfig, Manifest
 from layerscope.reference import ImageReference
@@ -87,6 +87,7 @@ __all__ = [
     "default_tag_patterns",
     "family_of_repository",
     "refresh_catalog",
+    "require_images",
     "select_tags",
 ]
 
@@ -128,6 +129,19 @@ class RefreshResult:
     new_diff_ids: int  # rows whose diff_id the catalog did not have before
     new_pins: int
     skipped: tuple[SkippedTag, ...]
+
+
+def require_images(result: RefreshResult, patterns: Sequence[str]) -> None:
+    """Fail (before anything is saved) when no tag matched *patterns*, or no base image could be read."""
+    if result.tags_selected == 0:
+        wanted = ", ".join(patterns or default_tag_patterns())
+        raise NotFoundError(f"no tag matches {wanted}", hint="list the repository's tags, then pass --tags PATTERN")
+    if not result.images:
+        raise CatalogError(
+            f"none of the {result.tags_selected} tags held a Windows base image that could be read"
+            f" ({len(result.skipped)} skipped)",
+            hint="see the warnings above; nothing was saved",
+        )
 
 
 def refresh_catalog(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
 
 import click
 
@@ -110,7 +110,7 @@ def catalog_refresh(
     """Add base layers and index pins to the user catalog from a registry, reading configs only (no layers)."""
     with errors():
         from layerscope.catalog import load, save_user_entries
-        from layerscope.catalog.refresh import DEFAULT_REPOSITORIES, refresh_catalog
+        from layerscope.catalog.refresh import DEFAULT_REPOSITORIES, refresh_catalog, require_images
         from layerscope.registry import DockerCredentialStore, RegistryClient
         from layerscope.report.catalog_json import dump, refresh_document
         from layerscope.report.catalog_table import render_refresh
@@ -120,8 +120,6 @@ def catalog_refresh(
         settings = Settings(mirrors=parse_mirrors(mirror), plain_http=plain_http, timeout=timeout)
         observer = StderrObserver(progress=False)
         credentials = DockerCredentialStore()
-        from pathlib import Path
-
         # A --catalog file that does not exist yet is where this refresh starts the user catalog.
         exists = catalog_path is None or Path(catalog_path).exists()
         current = load(catalog_path) if exists else load(include_user=False)
@@ -139,25 +137,10 @@ def catalog_refresh(
             )
         for message in credentials.warnings:
             observer.warning(message)
-        _check_found(result.tags_selected, bool(result.images), patterns, result.skipped)
+        require_images(result, patterns)
         saved = None if dry_run else str(save_user_entries(result.layers, result.pins, catalog_path))
         doc = refresh_document(result, saved)
         click.echo(dump(doc) if fmt == CatalogFormat.JSON else render_refresh(doc, saved), nl=False)
-
-
-def _check_found(selected: int, found: bool, patterns: Sequence[str], skipped: Sequence[Any]) -> None:
-    """Fail (nothing saved) when no tag matched, or no base image could be read."""
-    from layerscope.catalog.refresh import default_tag_patterns
-    from layerscope.errors import CatalogError, NotFoundError
-
-    if selected == 0:
-        wanted = ", ".join(patterns or default_tag_patterns())
-        raise NotFoundError(f"no tag matches {wanted}", hint="list the repository's tags, then pass --tags PATTERN")
-    if not found:
-        raise CatalogError(
-            f"none of the {selected} tags held a Windows base image that could be read ({len(skipped)} skipped)",
-            hint="see the warnings above; nothing was saved",
-        )
 
 
 # `catalog when|amis` live in their own module (issue #14); importing it registers them on this group.
