@@ -31,7 +31,7 @@ from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import BakedImage, NodeProfile
 from layerscope.platforms import PlatformFilter
 from layerscope.reference import ImageReference, parse_reference
-from layerscope.results import DriftInfo, ImageResult
+from layerscope.results import ImageResult
 
 __all__ = ["BakedSet", "apply_baked", "holding", "resolve_baked"]
 
@@ -111,7 +111,8 @@ def holding(baked: BakedSet, image: ImageResult) -> BakedSet:
     )
 
 
-def _same_revision(a: BaseMatch, b: BaseMatch) -> bool:
+def _same_known_build(a: BaseMatch, b: BaseMatch) -> bool:
+    """Same family and channel, and the same os.version known on both sides (a declared revision is held)."""
     return (
         a.family is not None
         and a.family == b.family
@@ -126,7 +127,7 @@ def apply_baked(
 ) -> PlannedImage:
     """The image on the baked set's node: which layers it holds (`cached`), drift against the baked bases, warnings."""
     base = image.base
-    declared_hit = base is not None and any(_same_revision(base, b) for b in baked.bases if b.match == "declared")
+    declared_hit = base is not None and any(_same_known_build(base, b) for b in baked.bases if b.match == "declared")
     undetermined = base is not None and (base.family, base.channel) in baked.undetermined
     cached: list[bool | None] = []
     state: bool | None = True
@@ -144,21 +145,16 @@ def apply_baked(
         elif own is None or state is None:
             state = None
         cached.append(state)
-    drift_info = None
-    if base is not None:
-        drift = detect_drift(base, baked.bases)
-        if drift is not None:
-            pulled = [image.layers[i] for i in drift.pulled_layers if cached[i] is not True]
-            sizes = [layer.measurement.compressed_bytes for layer in pulled]
-            drift_info = DriftInfo(
-                baked_os_version=drift.baked_os_version,
-                baked_month=drift.baked_month,
-                image_os_version=drift.image_os_version,
-                image_month=drift.image_month,
-                bytes_to_pull=sum(sizes),
-                rebuild_on=suggest_rebuild(drift.baked, catalog),
-                layers=tuple(layer.index for layer in pulled),
-            )
+    drift = detect_drift(base, baked.bases) if base is not None else None
+    if drift is not None:
+        # Of the base layers the baked base lacks, the node's chains may still hold some (another baked image).
+        pulled = [image.layers[i] for i in drift.pulled_layers if cached[i] is not True]
+        drift = replace(
+            drift,
+            bytes_to_pull=sum(layer.measurement.compressed_bytes for layer in pulled),
+            rebuild_on=suggest_rebuild(drift.baked, catalog) if drift.baked is not None else None,
+            pulled_layers=tuple(layer.index for layer in pulled),
+        )
     warnings: list[str] = []
     if profile is not None:
         if image.platform.os != "windows":
@@ -168,4 +164,4 @@ def apply_baked(
                 f"OS build {image.platform.os_version} cannot run with process isolation on host build"
                 f" {profile.os_version} (profile {profile.name}); rebuild on the host's LTSC base"
             )
-    return PlannedImage(image, cached=tuple(cached), drift=drift_info, warnings=tuple(warnings))
+    return PlannedImage(image, cached=tuple(cached), drift=drift, warnings=tuple(warnings))

@@ -4,42 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from layerscope.basematch import BaseMatch
 from layerscope.measurement import LayerMeasurement
 from layerscope.oci import Platform
 
-if TYPE_CHECKING:
-    from layerscope.catalog.match import BaseMatch
-
-# The node's view of an image (drift, warnings, launch) is plan/planned.py's `PlannedImage`, which composes an
-# `ImageResult`: the result types import nothing from plan/ (issue #13).
-__all__ = ["DriftInfo", "ImageResult", "LayerResult", "Totals"]
-
-
-@dataclass(frozen=True, slots=True)
-class DriftInfo:
-    """The image's base is the baked base's channel but another monthly build (the JSON `drift`)."""
-
-    baked_os_version: str | None
-    baked_month: str | None
-    image_os_version: str | None
-    image_month: str | None
-    bytes_to_pull: int | None
-    rebuild_on: str | None = None
-    layers: tuple[int, ...] = ()  # indexes of the image's base layers the node does not hold
-
-    @property
-    def message(self) -> str:
-        """One line for people."""
-        from layerscope.units import format_size
-
-        pull = format_size(self.bytes_to_pull) if self.bytes_to_pull is not None else "an unknown amount"
-        text = (
-            f"base {self.image_os_version} ({self.image_month or 'month unknown'}) differs from the baked "
-            f"{self.baked_os_version} ({self.baked_month or 'month unknown'}): {pull} of base layers are pulled"
-        )
-        return text + (f"; rebuild on {self.rebuild_on}" if self.rebuild_on else "")
+__all__ = ["ImageResult", "LayerResult", "Totals"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from layerscope.results import DriftInfo, ImageResult, LayerResult, Totals
+from layerscope.basematch import BaseDrift
+from layerscope.results import ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
     from layerscope.catalog.match import BaseMatch
@@ -29,7 +30,7 @@ class PlannedImage:
     # Per layer: the node holds its chain (True), does not (False), unknown (None). Empty: no baked set, every
     # layer unknown (the JSON `cached: null`).
     cached: tuple[bool | None, ...] = ()
-    drift: DriftInfo | None = None
+    drift: BaseDrift | None = None
     warnings: tuple[str, ...] = ()
     launch: LaunchComparison | None = None  # with a node profile: time to ready, with and without the bake
 

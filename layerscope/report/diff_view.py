@@ -33,6 +33,7 @@ from typing import Any, assert_never
 from tabulate import tabulate
 
 from layerscope.diff import BakedNode, DiffLayer, ImageDiff, NodePull, Transfer
+from layerscope.report.analysis_json import base_document
 from layerscope.results import ImageResult
 from layerscope.units import format_size
 
@@ -234,7 +235,7 @@ def _image_document(image: ImageResult) -> dict[str, Any]:
         "layers": len(image.layers),
         "compressed_bytes": totals.compressed_bytes,
         "extracted_bytes": totals.extracted_bytes,
-        "base": image.base.to_json() if image.base is not None else None,
+        "base": base_document(image.base),
     }
 
 

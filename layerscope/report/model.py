@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from layerscope.basematch import BaseDrift
 from layerscope.gate import GateResult
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
 from layerscope.plan.planned import PlannedImage
@@ -41,7 +42,7 @@ from layerscope.report.fleet_figures import (
     node_disk,
     shared_layers,
 )
-from layerscope.results import DriftInfo, Totals
+from layerscope.results import Totals
 
 __all__ = [
     "DEFAULT_LAUNCH_PROFILE",
@@ -138,7 +139,7 @@ class ReportImage:
     weight: float  # launches per day (1 unless a workload says otherwise)
     totals: Totals
     base: ReportBase | None
-    drift: DriftInfo | None
+    drift: BaseDrift | None
     launch: Launch | None
     split: PullSplit
     layers: tuple[ReportLayer, ...]
@@ -215,7 +216,7 @@ def _names(images: Sequence[PlannedImage]) -> list[str]:
     return [f"{i.reference} [{i.platform}]" if counts[i.reference] > 1 else i.reference for i in images]
 
 
-def _image_warnings(image: PlannedImage, drift: DriftInfo | None, launch: Launch | None) -> tuple[str, ...]:
+def _image_warnings(image: PlannedImage, drift: BaseDrift | None, launch: Launch | None) -> tuple[str, ...]:
     out: list[str] = []
     if drift is not None:
         out.append("drift: " + drift.message)
