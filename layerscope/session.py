@@ -244,4 +244,5 @@ class Session:
             images=tuple(images),
             profile=self.profile.name if self.profile else None,
             baked=self.baked().references if self.has_baked_set else (),
+            baked_unresolved=self.baked().unresolved if self.has_baked_set else (),
         )

@@ -49,6 +49,8 @@ class StderrObserver(NullObserver):
         self._progress: Any = None
         self._tasks: dict[str, Any] = {}
         self._inflated: dict[str, int] = {}
+        #: Every warning shown, in order and once each: the run's JSON `warnings` too (#18 item 1).
+        self.recorded: list[str] = []
         if progress and (force_progress or sys.stderr.isatty()):
             from rich.console import Console
             from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
@@ -108,8 +110,19 @@ class StderrObserver(NullObserver):
                 self._progress.remove_task(task)
 
     def warning(self, message: str) -> None:
-        """Print one warning line on stderr."""
+        """Print one warning line on stderr, and keep it for the output document."""
+        with self._lock:
+            if message not in self.recorded:
+                self.recorded.append(message)
         self._echo(f"layerscope: warning: {message}")
+
+    def image_warnings(self, images: Sequence[Any]) -> None:
+        """Print each image's own warnings on stderr (they are in the output per image already, #18 item 1)."""
+        for image in images:
+            launch = getattr(image, "launch", None)
+            extra = launch.with_baking.warnings if launch is not None else ()
+            for message in dict.fromkeys((*image.warnings, *extra)):
+                self._echo(f"layerscope: warning: {image.reference}: {message}")
 
     def _echo(self, text: str) -> None:
         if self._progress is not None:

@@ -94,6 +94,20 @@ def settings_options(f: F) -> F:
     return f
 
 
+def with_warnings(run: Any, observer: StderrObserver) -> Any:
+    """*run* (an AnalysisRun) with the run's warnings in its document, and its images' warnings on stderr.
+
+    Every warning reaches both places whichever format is chosen (#18 item 1): a warning printed during
+    the run (an unresolved baked image) joins the JSON `warnings`; one that belongs to an image (it cannot
+    run with process isolation) is in the image's `warnings` and now on stderr too.
+    """
+    from dataclasses import replace
+
+    observer.image_warnings(run.images)
+    extra = tuple(w for w in observer.recorded if w not in run.warnings)
+    return replace(run, warnings=(*run.warnings, *extra))
+
+
 def build_settings(options: dict[str, Any]) -> Settings:
     """Settings from the shared options (pops them from *options*)."""
     from layerscope.analysis import Mode
@@ -145,6 +159,7 @@ def analyze(refs: Sequence[str], fmt: str | None, output: str | None, max_pull: 
                     run = extras.analyze(refs)
             else:
                 run = session.analyze(refs)
+        run = with_warnings(run, observer)
         chosen = choose_format(fmt, output, ANALYSIS_FORMATS, "table")
         write_output(render_analysis(run, AnalysisFormat(chosen)), output)
         # The output is written first so a pipeline can archive it, then the gate decides the exit code.

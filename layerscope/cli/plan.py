@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,12 @@ def recommend(workload_path: str, budget: int | None, fmt: str | None, output: s
             for warning in workload.warnings:
                 observer.warning(warning)
             rec = session.recommend(workload, budget_bytes)
+            # Both places, whichever format (#18 item 1): the recommender's own warnings on stderr too, and
+            # those printed during the run (the workload's, an unresolved baked image) in the document.
+            for warning in rec.warnings:
+                if warning not in observer.recorded:
+                    observer.warning(warning)
+        rec = replace(rec, warnings=tuple(observer.recorded))
         write_output(render_recommendation(rec, choose_format(fmt, output, RECOMMEND_FORMATS, "table")), output)
 
 

@@ -164,6 +164,8 @@ def report(
             images = session.images(refs)
             baked = session.baked() if session.has_baked_set else None
             profile = session.profile
+        # Warnings printed during the run (an unresolved baked image) belong in the report too (#18 item 1).
+        warnings.extend(w for w in observer.recorded if w not in warnings)
         launch_profile = profile or load_profile(DEFAULT_LAUNCH_PROFILE)
         if profile is None:
             warnings.append(

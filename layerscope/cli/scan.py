@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from layerscope.cli.app import StderrObserver, cli, errors
-from layerscope.cli.commands import ANALYSIS_FORMATS, build_settings, settings_options
+from layerscope.cli.commands import ANALYSIS_FORMATS, build_settings, settings_options, with_warnings
 from layerscope.cli.fleet import fleet_options, pop_fleet_options
 from layerscope.cli.formats import choose_format, output_options
 
@@ -92,5 +92,5 @@ def scan(
             parts.append(f"{len(result.skipped)} skipped")
         click.echo(f"layerscope: scanned {scan_target}: {', '.join(parts)}", err=True)
         chosen = choose_format(fmt, output, ANALYSIS_FORMATS, "table")
-        write_output(render_analysis(result.run, AnalysisFormat(chosen)), output)
+        write_output(render_analysis(with_warnings(result.run, observer), AnalysisFormat(chosen)), output)
         sys.stdout.flush()

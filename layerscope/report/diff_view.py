@@ -37,6 +37,9 @@ def _same_base(d: ImageDiff) -> str:
         return "unknown (a base is not identified)"
     if d.same_base_revision:
         return "yes"
+    if d.same_base_os_version:
+        # Same build, other bytes (#18 item 5): re-packed or re-built, not another monthly revision.
+        return "no: same revision, but its layers differ (a re-packed base: the layers that differ are pulled)"
     if d.same_base_channel:
         return "no: same channel, another monthly revision (the base layers that differ are pulled)"
     return "no"
