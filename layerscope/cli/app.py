@@ -259,7 +259,9 @@ class LazyGroup(click.Group):
         return self.commands.get(cmd_name)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(
+    "layerscope", cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110}
+)
 @click.version_option(__version__, prog_name="layerscope")
 def cli() -> None:
     """What a (Windows) container image really costs at node launch, and which images to bake into the AMI."""
