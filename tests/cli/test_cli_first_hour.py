@@ -393,3 +393,33 @@ def test_referrers_api_is_asked_once_per_run(
     assert len(asked) == 1, [r.path for r in asked]
     tag_reads = {r.path for r in registry.requests(mark) if "/manifests/sha256-" in r.path}
     assert len(tag_reads) == len(refs)
+
+
+def test_rate_limit_hint_names_concurrency(layerscope: Layerscope) -> None:
+    """A registry that keeps answering 429 (a tiny local server: the test registry has no rate limit)."""
+    import http.server
+    import threading
+
+    class TooMany(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}'
+            self.send_response(429)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TooMany)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        run = layerscope("analyze", f"127.0.0.1:{server.server_address[1]}/team/app:1", "--no-store")
+    finally:
+        server.shutdown()
+        server.server_close()
+    line = _one_error_line(run, 5)
+    assert "--concurrency 1" in line and "LAYERSCOPE_CONCURRENCY" not in line
