@@ -111,7 +111,13 @@ def pull_list(
         if workload_path:
             wanted += [item.reference for item in load_workload(workload_path).images]
         if recommendation:
-            wanted += _recommended(recommendation)
+            chosen = _recommended(recommendation)
+            if not chosen and not wanted:
+                raise UsageError(
+                    f"{recommendation} chose no image to bake",
+                    hint="see its not_chosen reasons (`recommend -o table`); nothing to pre-pull",
+                )
+            wanted += chosen
         if not wanted:
             raise UsageError("no images given", hint="pass REF..., --workload FILE or --from-recommendation FILE")
         settings = build_settings(options)

@@ -258,6 +258,10 @@ def test_from_recommendation_names_what_it_expected(
     table.write_text("REFERENCE  DIGEST\n")
     line = _one_error_line(layerscope("pull-list", "--from-recommendation", str(table), "--no-store"), 2)
     assert "is not JSON; expected a layerscope.recommendation/v1 document" in line
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"schema": "layerscope.recommendation/v1", "chosen": [], "not_chosen": []}))
+    line = _one_error_line(layerscope("pull-list", "--from-recommendation", str(empty), "--no-store"), 2)
+    assert "chose no image to bake" in line
 
 
 # -- item 1: warnings on stderr and in the document ------------------------------------------------------
