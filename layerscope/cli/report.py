@@ -164,8 +164,10 @@ def report(
             images = session.images(refs)
             baked = session.baked() if session.has_baked_set else None
             profile = session.profile
-        # Warnings printed during the run (an unresolved baked image) belong in the report too (#18 item 1).
+        # Warnings printed during the run (an unresolved baked image) belong in the report too, and each
+        # image's own warnings (in the report per image) go to stderr as well (#18 item 1).
         warnings.extend(w for w in observer.recorded if w not in warnings)
+        observer.image_warnings(images)
         launch_profile = profile or load_profile(DEFAULT_LAUNCH_PROFILE)
         if profile is None:
             warnings.append(

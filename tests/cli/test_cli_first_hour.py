@@ -427,3 +427,17 @@ def test_rate_limit_hint_names_concurrency(layerscope: Layerscope) -> None:
         server.server_close()
     line = _one_error_line(run, 5)
     assert "--concurrency 1" in line and "LAYERSCOPE_CONCURRENCY" not in line
+
+
+def test_report_warnings_reach_stderr_and_the_report(
+    registry: RegistryProcess, fixture_layout: Path, tmp_path: Path, layerscope: Layerscope
+) -> None:
+    ref = f"oci:{fixture_layout}:windows-app"
+    missing = f"{registry.host}/nobody/here:1"
+    out = tmp_path / "r.json"
+    profile = str(_ws2022_node(tmp_path))
+    run = layerscope("report", ref, "--profile", profile, "--baked", missing, "--no-store", "--output", str(out))
+    assert run.exit_code == 0, run.stderr
+    assert f"layerscope: warning: {ref}: OS build 10.0.17763.2928 cannot run with process isolation" in run.stderr
+    doc = json.loads(out.read_text())
+    assert any(f"baked image {missing} not resolved" in w for w in doc["warnings"])
