@@ -71,7 +71,11 @@ def settings_options(f: F) -> F:
         click.option("--no-progress", is_flag=True, help="No progress bars (they only show on a terminal anyway)."),
         click.option("--no-store", is_flag=True, help="Do not read or write the measurement store."),
         click.option("--store", "store_path", type=click.Path(dir_okay=False), help=STORE_HELP),
-        click.option("--concurrency", type=click.IntRange(1, 64), help="Layers measured at once (default 4)."),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 64),
+            help="Layers measured at once (default: $LAYERSCOPE_CONCURRENCY, else 4).",
+        ),
         click.option(
             "--exact/--estimate",
             default=True,
