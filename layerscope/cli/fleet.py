@@ -18,7 +18,10 @@ def fleet_options(f: F) -> F:
         click.option(
             "--attach",
             is_flag=True,
-            help="Push each image's exact measurements to its repository as an OCI artifact (needs push rights; not with --estimate).",
+            help=(
+                "Push each image's exact measurements to its repository as an OCI artifact"
+                " (needs push rights; not with --estimate)."
+            ),
         ),
         click.option(
             "--use-attached",
