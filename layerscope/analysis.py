@@ -193,7 +193,12 @@ class Analyzer:
             with self.source.open_blob(ref, desc) as chunks:
                 stream = self._progress(desc.digest, chunks, abort)
                 try:
-                    result = measure_layer(stream, desc, algorithm=_algorithm(diff_id))
+                    result = measure_layer(
+                        stream,
+                        desc,
+                        algorithm=_algorithm(diff_id),
+                        on_inflated=lambda n: self.observer.layer_inflated(desc.digest, n),
+                    )
                 except CorruptLayerError:
                     # Corrupt data may be the registry's fault (bytes damaged in transit or at rest) rather
                     # than the image's: read to the end so the digest check can say which (exit message).

@@ -44,6 +44,7 @@ class BakedSet:
     chain_ids: frozenset[str]
     bases: tuple[BaseMatch, ...]  # Windows bases of resolved entries, and declared revisions
     undetermined: tuple[tuple[str, str], ...] = ()  # (family, channel) held at an unknown revision
+    unresolved: tuple[tuple[str, str], ...] = ()  # (reference as given, why and what stands in for it)
 
 
 def resolve_baked(
@@ -60,6 +61,7 @@ def resolve_baked(
     bases: list[BaseMatch] = []
     undetermined: list[tuple[str, str]] = []
     unreachable: set[str] = set()  # hosts that did not answer
+    unresolved: list[tuple[str, str]] = []
     for entry in entries:
         ref = parse_reference(entry.reference)
         host = ref.registry if isinstance(ref, ImageReference) else None
@@ -80,12 +82,14 @@ def resolve_baked(
             elif declared is not None and declared.os_version is not None:
                 bases.append(declared)
                 refs.append(entry.reference)
+                unresolved.append((entry.reference, f"{cause}; using its declared revision {declared.os_version}"))
                 observer.warning(
                     f"baked image {entry.reference} not resolved ({cause}); using its declared revision"
                     f" {declared.os_version}"
                 )
                 continue
             refs.append(entry.reference)
+            unresolved.append((entry.reference, f"{cause}; its layers are unknown"))
             observer.warning(
                 f"baked image {entry.reference} not resolved ({cause}); its layers are unknown"
                 " (give --baked with a digest, or os_version/month in the profile)"
@@ -97,7 +101,7 @@ def resolve_baked(
             match = match_base(image.config, image.manifest.layers, catalog)
             if match is not None:
                 bases.append(match)
-    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined))
+    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined), tuple(unresolved))
 
 
 def holding(baked: BakedSet, image: ImageResult) -> BakedSet:

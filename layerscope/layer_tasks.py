@@ -9,6 +9,7 @@ where tasks run and checks every answer (`check_results`) before it is used.
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -122,7 +123,12 @@ def measure_with(
             chunks = _reporting(chunks, desc.digest, observer)
         stream = iter(chunks)
         try:
-            result = measure_layer(stream, desc, expected_diff_id=task.diff_id)
+            result = measure_layer(
+                stream,
+                desc,
+                expected_diff_id=task.diff_id,
+                on_inflated=functools.partial(observer.layer_inflated, desc.digest) if observer is not None else None,
+            )
         except CorruptLayerError:
             # As in the analyzer: read to the end so the digest check can say whether the registry lied.
             for _ in stream:

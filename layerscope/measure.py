@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 from layerscope.decompress import DEFAULT_ZSTD_MAX_WINDOW, MAGIC_BYTES, decompress, sniff
@@ -84,10 +84,12 @@ def measure_layer(
     expected_diff_id: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     algorithm: str | None = None,
+    on_inflated: Callable[[int], None] | None = None,
 ) -> LayerMeasurement:
     """Measure a layer blob streamed as *chunks*; check its diff_id against *expected_diff_id* if given.
 
-    The diff_id is hashed with *algorithm*, else that of *expected_diff_id*, else sha256.
+    The diff_id is hashed with *algorithm*, else that of *expected_diff_id*, else sha256. *on_inflated*
+    is told the size of each uncompressed piece once it is hashed and walked (progress, #18 item 16).
     """
     if expected_diff_id is not None:
         parse_digest(expected_diff_id, what="expected diff_id")
@@ -100,7 +102,7 @@ def measure_layer(
         compression = sniff(head)
         pieces = _bounded(decompress(compression, stream, zstd_max_window=limits.max_zstd_window_bytes), source, limits)
         walker = TarWalker(max_entries=limits.max_entries, max_header_bytes=limits.max_header_bytes)
-        sink = _Sink(hasher_for(f"{algorithm}:"), walker)
+        sink = _Sink(hasher_for(f"{algorithm}:"), walker, on_inflated)
         try:
             if threaded:
                 _run_threaded(pieces, sink)
@@ -223,15 +225,18 @@ class _Counter:
 class _Sink:
     """The consumer side: hash and tar-walk each decompressed piece."""
 
-    def __init__(self, hasher: Hasher, walker: TarWalker) -> None:
+    def __init__(self, hasher: Hasher, walker: TarWalker, on_inflated: Callable[[int], None] | None = None) -> None:
         self.hasher = hasher
         self.walker = walker
         self.count = 0
+        self._on_inflated = on_inflated
 
     def feed(self, piece: bytes) -> None:
         self.count += len(piece)
         self.hasher.update(piece)
         self.walker.feed(piece)
+        if self._on_inflated is not None:
+            self._on_inflated(len(piece))
 
 
 def _peek(source: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from layerscope.digest import is_digest
 from layerscope.errors import InvalidReference
 
-__all__ = ["DOCKER_HUB", "ImageReference", "LayoutReference", "Reference", "parse_reference"]
+__all__ = ["DOCKER_HUB", "ImageReference", "LayoutReference", "Reference", "looks_like_file", "parse_reference"]
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -29,6 +29,10 @@ _MAX_LABEL = 63
 _MAX_HOST = 253
 # `user:password@host/…` typed by mistake: shown masked in errors, never echoed (the reference may be logged).
 _USERINFO = re.compile(r"^((?:[a-zA-Z][a-zA-Z0-9+.-]*://)?)[^/@]*:[^/@]*@(?=[^@]*/)")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+#: Suffixes of the files a reference option also takes (pull lists, profiles, workloads): a missing
+#: `baked.txt` is a missing file, not the Docker Hub image `docker.io/library/baked.txt` (#18 item 8).
+_FILE_SUFFIXES = (".txt", ".list", ".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,11 @@ def _parse_layout(text: str, original: str) -> LayoutReference:
     return LayoutReference(path=path, tag=tag, digest=digest)
 
 
+def looks_like_file(text: str) -> bool:
+    """True when *text* reads as a file path rather than an image reference (./x, ../x, /x, ~/x, x.txt…)."""
+    return text.startswith(("./", "../", "/", "~", ".\\", "..\\")) or text.lower().endswith(_FILE_SUFFIXES)
+
+
 def parse_reference(text: str) -> Reference:
     """Parse *text* into a normalised reference; raise InvalidReference with a hint if malformed."""
     original = text
@@ -162,6 +171,18 @@ def parse_reference(text: str) -> Reference:
         raise InvalidReference(f"invalid reference {_shown(original)}")
     if text.startswith("oci:"):
         return _parse_layout(text, original)
+    # Two common slips get their own message (#18 item 13): a URL, and credentials typed into the name.
+    if _USERINFO.match(text):
+        raise InvalidReference(
+            f"credentials in reference {_shown(original)}",
+            hint="credentials go in `docker login HOST` (config.json) or REGISTRY_AUTH_FILE, never in the reference",
+        )
+    if _SCHEME.match(text):
+        scheme = text.split("://", 1)[0]
+        raise InvalidReference(
+            f"a reference has no URL scheme: {_shown(original)}",
+            hint=f"drop the '{scheme}://': write HOST/REPOSITORY[:TAG] (use --plain-http for a registry without TLS)",
+        )
     name, digest = _split_digest(text, original)
     tag = None
     last_slash = name.rfind("/")

@@ -8,18 +8,18 @@ import click
 
 from layerscope.cli.app import StderrObserver, cli, errors
 from layerscope.cli.commands import build_settings, settings_options
+from layerscope.cli.formats import choose_format, output_options
 from layerscope.report.diff_view import DiffFormat
+
+DIFF_FORMATS = tuple(f.value for f in DiffFormat)
 
 
 @cli.command()
 @click.argument("ref_a")
 @click.argument("ref_b")
 @settings_options
-@click.option(
-    "-o", "--format", "fmt", type=click.Choice([f.value for f in DiffFormat]), default="table", show_default=True
-)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
-def diff(ref_a: str, ref_b: str, fmt: str, output: str | None, **options: Any) -> None:
+@output_options(DIFF_FORMATS, "table")
+def diff(ref_a: str, ref_b: str, fmt: str | None, output: str | None, **options: Any) -> None:
     """Compare two images: shared chain, layers only in each, and the bytes pulled each way.
 
     With --profile/--baked, also what each image pulls on a node that holds the other image and the baked set.
@@ -36,4 +36,4 @@ def diff(ref_a: str, ref_b: str, fmt: str, output: str | None, **options: Any) -
             if result.with_baked is not None:
                 for warning in result.with_baked.warnings:
                     observer.warning(warning)
-        write_output(render_diff(result, DiffFormat(fmt)), output)
+        write_output(render_diff(result, DiffFormat(choose_format(fmt, output, DIFF_FORMATS, "table"))), output)

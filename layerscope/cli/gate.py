@@ -1,5 +1,5 @@
 """CLI side of the pull gate (layerscope/gate.py): a SIZE option type and the exit-6 path, shared by
-`analyze --max-pull` and `report --fail-over`."""
+`analyze --max-pull` and `report --max-pull` (old name `--fail-over`, hidden)."""
 
 from __future__ import annotations
 

@@ -100,3 +100,4 @@ class AnalysisRun:
     profile: str | None = None
     baked: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    baked_unresolved: tuple[tuple[str, str], ...] = ()  # (reference, reason): baked entries not pinned (#18)

@@ -136,6 +136,9 @@ def analysis_document(run: AnalysisRun) -> dict[str, Any]:
         "profile": run.profile,
         "baked": list(run.baked),
         "images": [image_document(image) for image in run.images],
+        # Extensions (#18 item 1): what of the baked set stayed unresolved, and every warning of the run.
+        "baked_unresolved": [{"reference": r, "reason": why} for r, why in run.baked_unresolved],
+        "warnings": list(run.warnings),
     }
 
 

@@ -40,7 +40,7 @@
                           (Σ weight × launch seconds) or null
       recommendation      the `layerscope.recommendation/v1` document (`recommend -o json`) or null without a profile
     gate            {max_pull_bytes, exceeded, reason, largest_pull_bytes, offenders: [{reference, pull_bytes}],
-                     unknown_layers} with --fail-over, else null
+                     unknown_layers} with --max-pull, else null
     warnings[]      report-wide warnings
 
 Sizes are bytes, times seconds; a size nobody knows is null, never a made-up number. New fields may be added;
