@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,6 @@ from layerscope.observer import NullObserver, Observer
 from layerscope.oci import (
     MAX_CONFIG_BYTES,
     Descriptor,
-    ImageConfig,
     Index,
     Manifest,
     layer_compression,
@@ -44,7 +43,7 @@ from layerscope.plan.chain import chain_ids
 from layerscope.platforms import PlatformFilter
 from layerscope.pool import Aborted, DaemonPool, abortable, wait_or_abort
 from layerscope.reference import Reference
-from layerscope.resolution import index_images
+from layerscope.resolution import ResolvedImage, index_images
 from layerscope.results import ImageResult, LayerResult
 from layerscope.store import MeasurementStore
 
@@ -68,17 +67,6 @@ def default_workers() -> int:
         return max(1, int(os.environ.get("LAYERSCOPE_CONCURRENCY", "4")))
     except ValueError:
         return 4
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedImage:
-    """An image manifest with its config, before any layer is measured."""
-
-    ref: Reference
-    reference: str
-    index_digest: str | None
-    manifest: Manifest
-    config: ImageConfig
 
 
 class Analyzer:

@@ -52,8 +52,9 @@ from layerscope.reference import ImageReference
 from layerscope.results import ImageResult
 
 if TYPE_CHECKING:
-    from layerscope.analysis import Analyzer, ResolvedImage
+    from layerscope.analysis import Analyzer
     from layerscope.registry import RegistryClient
+    from layerscope.resolution import ResolvedImage
 
 __all__ = [
     "ARTIFACT_TYPE",

@@ -52,10 +52,10 @@ from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.reference import ImageReference
 
 if TYPE_CHECKING:
-    from layerscope.analysis import ResolvedImage
     from layerscope.fleet import FleetSession
     from layerscope.platforms import PlatformFilter
     from layerscope.registry import RegistryClient
+    from layerscope.resolution import ResolvedImage
 
 __all__ = [
     "Checkpoint",

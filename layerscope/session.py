@@ -74,7 +74,8 @@ def parse_mirrors(values: Sequence[str]) -> dict[str, str]:
 
 def _baked_entries(values: Sequence[str]) -> list[BakedImage]:
     """`--baked` values: a reference, or a file of references (text pull list or JSON)."""
-    from layerscope.plan.profile import BakedImage, load_baked
+    from layerscope.plan.profile import BakedImage
+    from layerscope.plan.profile_files import load_baked
 
     entries: list[BakedImage] = []
     for value in values:
@@ -100,7 +101,7 @@ class Session:
         self.observer = observer or NullObserver()
         self.profile: NodeProfile | None = None
         if settings.profile:
-            from layerscope.plan.profile import load_profile
+            from layerscope.plan.profile_files import load_profile
 
             self.profile = load_profile(settings.profile)
         # Read and checked before any network use: a missing --baked file fails the run at once (#18 item 8).

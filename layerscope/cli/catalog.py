@@ -9,6 +9,8 @@ import click
 
 from layerscope.cli.app import StderrObserver, cli, errors
 from layerscope.cli.commands import registry_options
+from layerscope.cli.formats import CATALOG_FORMAT_OPTION as FORMAT_OPTION
+from layerscope.cli.windows import catalog_amis, catalog_when
 from layerscope.report import CatalogFormat
 
 _CATALOG_OPTION = click.option(
@@ -16,15 +18,6 @@ _CATALOG_OPTION = click.option(
     "catalog_path",
     type=click.Path(dir_okay=False),
     help="User catalog file (default: $XDG_DATA_HOME/layerscope/catalog.json).",
-)
-#: `-o` of the catalog commands (`catalog when|amis` in cli/windows.py too).
-FORMAT_OPTION = click.option(
-    "-o",
-    "--format",
-    "fmt",
-    type=click.Choice([f.value for f in CatalogFormat]),
-    default=CatalogFormat.TABLE.value,
-    show_default=True,
 )
 
 
@@ -143,5 +136,6 @@ def catalog_refresh(
         click.echo(dump(doc) if fmt == CatalogFormat.JSON else render_refresh(doc, saved), nl=False)
 
 
-# `catalog when|amis` live in their own module (issue #14); importing it registers them on this group.
-import layerscope.cli.windows  # noqa: E402, F401
+# `catalog when|amis` live in their own module (issue #14).
+catalog.add_command(catalog_when)
+catalog.add_command(catalog_amis)

@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["SUFFIX_FORMATS", "choose_format", "output_options"]
+from layerscope.report import CatalogFormat
+
+__all__ = ["CATALOG_FORMAT_OPTION", "SUFFIX_FORMATS", "choose_format", "output_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,3 +65,14 @@ def output_options(choices: Sequence[str], default: str) -> Callable[[F], F]:
         )(f)
 
     return decorate
+
+
+#: `-o` of the catalog commands (cli/catalog.py, and `catalog when|amis` in cli/windows.py).
+CATALOG_FORMAT_OPTION = click.option(
+    "-o",
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in CatalogFormat]),
+    default=CatalogFormat.TABLE.value,
+    show_default=True,
+)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from layerscope.cli.app import errors
-from layerscope.cli.catalog import FORMAT_OPTION, catalog
+from layerscope.cli.formats import CATALOG_FORMAT_OPTION as FORMAT_OPTION
 from layerscope.report import CatalogFormat
 
 
@@ -16,7 +16,7 @@ def _json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-@catalog.command("when")
+@click.command("when")
 @click.argument("query")
 @FORMAT_OPTION
 def catalog_when(query: str, fmt: str) -> None:
@@ -48,7 +48,7 @@ def _when_hint(query: str, table: Any) -> str:
     return f"nearest known revisions of build {build}: {around}; a newer update needs a newer layerscope"
 
 
-@catalog.command("amis")
+@click.command("amis")
 @click.option("--service", type=click.Choice(["eks", "ecs"]), help="Only EKS or ECS optimized AMIs.")
 @click.option("--build", "build", metavar="BUILD", help="Windows build: 2019, ltsc2019 or 17763 (also 1909, 2004…).")
 @click.option(

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from layerscope.basematch import BaseDrift
+from layerscope.basematch import BaseDrift, BaseMatch
 from layerscope.results import ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
-    from layerscope.catalog.match import BaseMatch
     from layerscope.oci import Platform
     from layerscope.plan.launch import LaunchComparison
 

@@ -8,7 +8,7 @@ from layerscope.basematch import BaseDrift
 from layerscope.oci import Platform
 from layerscope.plan.disk import disk_usage
 from layerscope.plan.launch import LaunchParameters, compare_launch, plan_layers
-from layerscope.plan.profile import load_profile
+from layerscope.plan.profile_files import load_profile
 from layerscope.report.model import SCHEMA, build_report
 from tests.report.helpers import image, layer_spec
 
