@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from layerscope import errors
 from layerscope.errors import CorruptLayerError, LayerscopeError, UsageError
-from layerscope.measure import measure_layer
+from layerscope.measure import measure_layer_indexed
 from layerscope.measurement import LayerMeasurement, check_layer
 from layerscope.observer import NullObserver, Observer
 from layerscope.oci import Descriptor, parse_descriptor
@@ -170,14 +170,14 @@ def measure_with(
             chunks = _reporting(chunks, desc.digest, observer)
         stream = iter(chunks)
         try:
-            result = measure_layer(stream, desc, expected_diff_id=task.diff_id)
+            result, file_index = measure_layer_indexed(stream, desc, expected_diff_id=task.diff_id)
         except CorruptLayerError:
             # As in the analyzer: read to the end so the digest check can say whether the registry lied.
             for _ in stream:
                 pass
             raise
     if store is not None:
-        store.put(result)
+        store.put(result, file_index)
     return result
 
 
