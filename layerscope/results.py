@@ -10,6 +10,7 @@ from layerscope.oci import Platform
 
 if TYPE_CHECKING:
     from layerscope.catalog.match import BaseMatch
+    from layerscope.contents import ImageContents
     from layerscope.plan.launch import LaunchComparison
 
 __all__ = ["AnalysisRun", "DriftInfo", "ImageResult", "LayerResult", "Totals"]
@@ -116,6 +117,7 @@ class ImageResult:
     drift: DriftInfo | None = None
     warnings: tuple[str, ...] = ()
     launch: LaunchComparison | None = None  # with a node profile: time to ready, with and without the bake
+    contents: ImageContents | None = None  # where the bytes are (issue #15), from the layers' file indexes
 
     @property
     def totals(self) -> Totals:

@@ -159,6 +159,9 @@ class Session:
         """Analyse *refs* and, with a baked set, mark what the node holds and estimate launch times."""
         parsed = [parse_reference(r) for r in refs]
         images = self.analyzer.analyze(parsed, platform or self.settings.platform)
+        from layerscope.layer_index import with_contents
+
+        images = with_contents(images, self.store)
         if not self.has_baked_set:
             return images
         from layerscope.baked import apply_baked

@@ -23,6 +23,11 @@ def _data(n: int, seed: str) -> bytes:
 
 
 def linux_layers() -> list[bytes]:
+    """The uncompressed tars of `linux_entries`."""
+    return [fg.tar_bytes(entries) for entries in linux_entries()]
+
+
+def linux_entries() -> list[list[fg.Entry]]:
     """Overwrites, file and directory whiteouts, an opaque directory, hard links and symlinks."""
     l0 = [
         fg.file("etc/a.conf", _data(100, "a0")),
@@ -53,7 +58,7 @@ def linux_layers() -> list[bytes]:
         fg.file("app/new", _data(10, "new")),
         fg.file("var/cache/x1", _data(64, "x1-again")),  # recreated below a deleted directory
     ]
-    return [fg.tar_bytes(entries) for entries in (l0, l1, l2)]
+    return [l0, l1, l2]
 
 
 def windows_layers() -> list[bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from layerscope.report.contents_json import contents_document, layer_contents_fields
 from layerscope.results import AnalysisRun, DriftInfo, ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
@@ -83,11 +84,12 @@ def image_document(image: ImageResult) -> dict[str, Any]:
         "platform": image.platform.to_json(),
         "config_digest": image.config_digest,
         "base": None if base is None else base.to_json(),
-        "layers": [_layer(layer) for layer in image.layers],
+        "layers": [{**_layer(layer), **layer_contents_fields(image.contents, layer.index)} for layer in image.layers],
         "drift": drift_document(drift),
         "totals": totals_document(image.totals),
         "warnings": list(image.warnings),
         "launch": None if image.launch is None else launch_document(image.launch),
+        "contents": contents_document(image.contents),
     }
 
 
