@@ -53,6 +53,8 @@ PURE = (
     "units.py",
     "contents.py",
     "efficiency.py",
+    "listing.py",
+    "waste_gate.py",
 )
 IMPURE = ("httpx", "click", "rich", "tabulate", "sqlite3", "subprocess", "socket", "dask", "boto3")
 #: what a pure module must not load, even indirectly (yaml: parsing files belongs to the loaders)
