@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -18,7 +19,9 @@ from layerscope.cli.commands import build_settings, settings_options
     "-o", "--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True
 )
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
-def diff(ref_a: str, ref_b: str, fmt: str, output: str | None, **options: Any) -> None:
+@click.option("--files", "files", is_flag=True, help="Also: paths added, removed, grown or shrunk from A to B.")
+@click.option("--top", type=click.IntRange(1), default=30, show_default=True, help="With --files: changes shown.")
+def diff(ref_a: str, ref_b: str, fmt: str, output: str | None, files: bool, top: int, **options: Any) -> None:
     """Compare two images: shared chain, layers only in each, and the bytes pulled each way.
 
     With --profile/--baked, also what each image pulls on a node that holds the other image and the baked set.
@@ -35,4 +38,20 @@ def diff(ref_a: str, ref_b: str, fmt: str, output: str | None, **options: Any) -
             if result.with_baked is not None:
                 for warning in result.with_baked.warnings:
                     observer.warning(warning)
-        write_output(render_diff(result, fmt), output)
+            if files:
+                from layerscope.file_diff import diff_files
+                from layerscope.layer_index import layer_indexes
+
+                changes = diff_files(
+                    layer_indexes(result.a.layers, session.store), layer_indexes(result.b.layers, session.store)
+                )
+        text = render_diff(result, fmt)
+        if files:
+            from layerscope.report.file_diff_view import file_diff_document, render_file_diff
+
+            if fmt == "json":
+                doc = {**result.to_json(), "files": file_diff_document(changes, top)}
+                text = json.dumps(doc, indent=2) + "\n"
+            else:
+                text += "\n" + render_file_diff(changes, top, markdown=fmt == "markdown")
+        write_output(text, output)
