@@ -4,11 +4,12 @@
   layer.md, "Whiteouts"): a `.wh.NAME` entry deletes NAME (and what is below it) from the layers beneath,
   `.wh..wh..opq` empties its directory of what the layers beneath put there; both act on lower layers only,
   never on entries of their own layer. A non-directory written over a directory removes what was below it.
-- Per layer: `added_files` (non-directory entries at paths the layers beneath do not have), `modified_files`
-  (at paths they have), `deleted_files` (non-directories of the layers beneath that this layer's whiteouts,
-  opaque markers or replaced directories remove) and `reclaimed_by_later_bytes` (bytes of this layer's files
-  that the final filesystem does not show: overwritten or deleted later). `reclaimable_bytes` is their sum:
-  what a squash (or a Dockerfile that does not write what it later deletes) saves on every pull.
+- Per layer: `added_files` (non-directory entries where the layers beneath have no non-directory: nothing,
+  or a directory), `modified_files` (over a non-directory of theirs), `deleted_files` (non-directories of
+  the layers beneath that this layer's whiteouts, opaque markers or replaced directories remove) and
+  `reclaimed_by_later_bytes` (bytes of this layer's files that the final filesystem does not show:
+  overwritten or deleted later). `reclaimable_bytes` is their sum: what a squash (or a Dockerfile that
+  does not write what it later deletes) saves on every pull.
 - `efficiency` and `wasted_bytes` are dive's (efficiency.py).
 - Sizes are regular-file bytes, as `extracted_bytes` counts them (a hard link holds no bytes of its own).
 - Windows layers (top-level `Files/` and `Hives/`): directory sizes are listed under `Files/`, depth counted
@@ -129,7 +130,7 @@ def _apply(fs: Final, entries: Mapping[str, FileEntry], layer: int) -> tuple[int
     added = modified = deleted = 0
     for path, entry in entries.items():
         if entry.kind not in "dwo":
-            if path in fs:
+            if path in fs and fs[path][0].kind != "d":
                 modified += 1
             else:
                 added += 1

@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from layerscope.contents import ImageContents, image_contents
 from layerscope.efficiency import dive_efficiency
@@ -177,3 +179,48 @@ def test_efficiency_and_wasted_bytes_equal_dive(kind: str, tmp_path: Path) -> No
         (w.path, len(w.layers), w.bytes) for w in ours.wasted
     )
     assert ours.wasted_bytes > 0
+
+
+_NAMES = ["a", "a/b", "a/b/c", "a/d", "e", "e/f", "g"]
+
+
+@st.composite
+def _stacks(draw: st.DrawFn) -> list[list[fg.Entry]]:
+    """2-4 layers over a small namespace: files, directories, whiteouts and opaque markers mixed."""
+    layers = []
+    for n in range(draw(st.integers(2, 4))):
+        chosen = draw(st.lists(st.sampled_from(_NAMES), unique=True, max_size=5))
+        # no entry may sit below a non-directory of the same layer (no tar holds both)
+        files = {p for p in chosen if draw(st.booleans())}
+        entries: list[fg.Entry] = []
+        for path in chosen:
+            if any(path.startswith(f + "/") for f in files):
+                continue
+            if path in files:
+                entries.append(fg.file(path, _data(draw(st.integers(0, 300)), f"{n}{path}")))
+            else:
+                entries.append(fg.directory(path))
+        for path in draw(st.lists(st.sampled_from(_NAMES), unique=True, max_size=2)):
+            if not any(path == e.path or path.startswith(e.path + "/") for e in entries if e.kind == "file"):
+                entries.append(fg.whiteout(path))
+        if draw(st.booleans()):
+            d = draw(st.sampled_from(["a", "e"]))
+            if not any(e.path == d and e.kind == "file" for e in entries):
+                entries.append(fg.opaque(d))
+        layers.append(entries)
+    return layers
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stack=_stacks())
+def test_random_stacks_equal_an_independent_extraction(stack: list[list[fg.Entry]], tmp_path: Path) -> None:
+    tars = []
+    for entries in stack:
+        try:
+            tars.append(fg.tar_bytes(entries))
+        except ValueError:  # a whiteout and a file at one path: not a layer a builder writes
+            return
+    contents = image_contents(_indexes(tars))
+    assert contents is not None
+    root = tmp_path / f"case{len(list(tmp_path.iterdir()))}"
+    _check_against_extraction(tars, contents, root)

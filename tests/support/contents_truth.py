@@ -105,6 +105,9 @@ def extract_truth(layers: list[bytes], root: Path) -> ContentsTruth:
                     written += m.size
                     writer[name] = (m.size, index)
                 if m.isdir():
+                    if target.is_symlink() or (target.exists() and not target.is_dir()):
+                        target.unlink()  # a directory over a file replaces it
+                        writer.pop(name, None)
                     target.mkdir(parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
