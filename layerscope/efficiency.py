@@ -22,7 +22,7 @@ A dive user must see the same two numbers, so this follows dive 0.13's definitio
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from layerscope.tarindex import FileEntry
@@ -90,16 +90,23 @@ class _Tree:
             stack.extend(self.children.get(p, ()))
         return total
 
-    def post_order(self) -> Iterator[str]:
+    def post_order(self) -> list[str]:
         """Every node, children (sorted by name) before their parent: dive's VisitDepthChildFirst."""
-
-        def visit(path: str) -> Iterator[str]:
-            for child in sorted(self.children.get(path, ()), key=_name):
-                yield from visit(child)
-            if path:
-                yield path
-
-        return visit("")
+        out: list[str] = []
+        children = self.children
+        # (node, expanded): a node is emitted after its children, which are pushed in reverse name order.
+        stack: list[tuple[str, bool]] = [("", False)]
+        while stack:
+            path, expanded = stack.pop()
+            if expanded:
+                if path:
+                    out.append(path)
+                continue
+            stack.append((path, True))
+            below = children.get(path)
+            if below:
+                stack.extend((child, False) for child in sorted(below, key=_name, reverse=True))
+        return out
 
 
 def _name(path: str) -> str:
@@ -128,7 +135,7 @@ def _logical(path: str) -> str:
 
 def _graft(stack: _Tree, upper: _Tree) -> None:
     """dive's FileTree.Stack: *upper*'s whiteouts remove, its other nodes replace payloads."""
-    for path in list(upper.post_order()):
+    for path in upper.post_order():
         if _name(path).startswith(_WH):
             stack.remove(_logical(path))
         else:
@@ -141,9 +148,17 @@ def dive_efficiency(layers: Sequence[Mapping[str, FileEntry]]) -> Efficiency:
     smallest: dict[str, int] = {}
     seen_in: dict[str, list[int]] = {}
     trees = [_layer_tree(entries) for entries in layers]
+    # The stack is only ever read for a whiteout leaf above layer 0 (layer 0's own whiteouts read layer 0's
+    # tree): without any, it is not built — the same numbers, without a copy of every path.
+    whiteouts_above = any(
+        _name(path).startswith(_WH) for entries in layers[1:] for path in entries if entries[path].kind in "wo"
+    )
     stack = _Tree()
     for position, tree in enumerate(trees):
-        if position == 0:
+        if not whiteouts_above:
+            if position == 0:
+                stack = tree
+        elif position == 0:
             for path in tree.post_order():
                 stack.add(path, tree.nodes[path])
         else:

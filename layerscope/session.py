@@ -159,9 +159,6 @@ class Session:
         """Analyse *refs* and, with a baked set, mark what the node holds and estimate launch times."""
         parsed = [parse_reference(r) for r in refs]
         images = self.analyzer.analyze(parsed, platform or self.settings.platform)
-        from layerscope.layer_index import with_contents
-
-        images = with_contents(images, self.store)
         if not self.has_baked_set:
             return images
         from layerscope.baked import apply_baked
@@ -233,8 +230,10 @@ class Session:
         return diff_images(a, b, node)
 
     def analyze(self, refs: Sequence[str]) -> AnalysisRun:
-        """The whole `analyze` result."""
-        images = self.images(refs)
+        """The whole `analyze` result, with each image's contents (issue #15: only `analyze` pays for them)."""
+        from layerscope.layer_index import with_contents
+
+        images = with_contents(self.images(refs), self.store)
         return AnalysisRun(
             images=tuple(images),
             profile=self.profile.name if self.profile else None,
