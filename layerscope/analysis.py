@@ -176,12 +176,12 @@ class Analyzer:
                 return estimated
         self.observer.layer_started(desc.digest, desc.size)
         try:
-            from layerscope.measure import measure_layer  # here: a run served from the store never needs it
+            from layerscope.measure import measure_layer_indexed  # here: a run served from the store never needs it
 
             with self.source.open_blob(ref, desc) as chunks:
                 stream = self._progress(desc.digest, chunks, abort)
                 try:
-                    result = measure_layer(
+                    result, file_index = measure_layer_indexed(
                         stream,
                         desc,
                         algorithm=_algorithm(diff_id),
@@ -197,7 +197,7 @@ class Analyzer:
             self.observer.layer_done(desc.digest)
         if self.store is not None and result.diff_id == diff_id:
             # Kept only when the config that asked agrees: a run that fails on a lying config stores nothing.
-            self.store.put(result)
+            self.store.put(result, file_index)
         return result
 
     def _estimate(self, ref: Reference, desc: Descriptor) -> LayerMeasurement:

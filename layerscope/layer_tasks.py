@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from layerscope.errors import CorruptLayerError, LayerscopeError
-from layerscope.measure import measure_layer
+from layerscope.measure import measure_layer_indexed
 from layerscope.measurement import LayerMeasurement, check_layer
 from layerscope.observer import Observer
 from layerscope.oci import Descriptor, parse_descriptor
@@ -123,7 +123,7 @@ def measure_with(
             chunks = _reporting(chunks, desc.digest, observer)
         stream = iter(chunks)
         try:
-            result = measure_layer(
+            result, file_index = measure_layer_indexed(
                 stream,
                 desc,
                 expected_diff_id=task.diff_id,
@@ -135,7 +135,7 @@ def measure_with(
                 pass
             raise
     if store is not None:
-        store.put(result)
+        store.put(result, file_index)
     return result
 
 

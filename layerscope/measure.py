@@ -32,7 +32,7 @@ from layerscope.measurement import LayerMeasurement, SizeSource, diff_id_mismatc
 from layerscope.oci import Compression, Descriptor, layer_compression
 from layerscope.tarwalk import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_HEADER_BYTES, TarWalker
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "measure_layer"]
+__all__ = ["DEFAULT_LIMITS", "Limits", "measure_layer", "measure_layer_indexed"]
 
 _MIB, _GIB = 1 << 20, 1 << 30
 #: Blobs smaller than this are measured on the calling thread (threads cost more than they save).
@@ -91,6 +91,28 @@ def measure_layer(
     The diff_id is hashed with *algorithm*, else that of *expected_diff_id*, else sha256. *on_inflated*
     is told the size of each uncompressed piece once it is hashed and walked (progress, #18 item 16).
     """
+    return measure_layer_indexed(
+        chunks,
+        descriptor,
+        expected_diff_id=expected_diff_id,
+        limits=limits,
+        algorithm=algorithm,
+        index=False,
+        on_inflated=on_inflated,
+    )[0]
+
+
+def measure_layer_indexed(
+    chunks: Iterable[bytes],
+    descriptor: Descriptor,
+    *,
+    expected_diff_id: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    algorithm: str | None = None,
+    index: bool = True,
+    on_inflated: Callable[[int], None] | None = None,
+) -> tuple[LayerMeasurement, bytes | None]:
+    """`measure_layer`, and with *index* the layer's file index (tarindex.py) from the same pass (issue #15)."""
     if expected_diff_id is not None:
         parse_digest(expected_diff_id, what="expected diff_id")
     algorithm = algorithm or (expected_diff_id.partition(":")[0] if expected_diff_id else "sha256")
@@ -101,7 +123,7 @@ def measure_layer(
         head, stream = _peek(source, MAGIC_BYTES)
         compression = sniff(head)
         pieces = _bounded(decompress(compression, stream, zstd_max_window=limits.max_zstd_window_bytes), source, limits)
-        walker = TarWalker(max_entries=limits.max_entries, max_header_bytes=limits.max_header_bytes)
+        walker = TarWalker(max_entries=limits.max_entries, max_header_bytes=limits.max_header_bytes, index=index)
         sink = _Sink(hasher_for(f"{algorithm}:"), walker, on_inflated)
         try:
             if threaded:
@@ -124,7 +146,7 @@ def measure_layer(
     diff_id = f"{algorithm}:{sink.hasher.hexdigest()}"
     if expected_diff_id is not None and diff_id != expected_diff_id:
         raise diff_id_mismatch(descriptor.digest, diff_id, expected_diff_id)
-    return LayerMeasurement(
+    measurement = LayerMeasurement(
         digest=descriptor.digest,
         compressed_bytes=source.count,
         size_source=SizeSource.MEASURED,
@@ -141,6 +163,7 @@ def measure_layer(
         windows_files_bytes=stats.windows_files_bytes,
         windows_hives_bytes=stats.windows_hives_bytes,
     )
+    return measurement, stats.file_index
 
 
 class _ReadAhead:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from layerscope.basematch import BaseMatch
 from layerscope.measurement import LayerMeasurement
 from layerscope.oci import Platform
+
+if TYPE_CHECKING:
+    from layerscope.contents import ImageContents
 
 __all__ = ["ImageResult", "LayerResult", "Totals"]
 
@@ -88,6 +92,7 @@ class ImageResult:
     config_digest: str
     layers: tuple[LayerResult, ...]
     base: BaseMatch | None = None
+    contents: ImageContents | None = None  # where the bytes are (issue #15), from the layers' file indexes
 
     @property
     def totals(self) -> Totals:

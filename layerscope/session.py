@@ -233,8 +233,10 @@ class Session:
         return diff_images(a, b, node)
 
     def analyze(self, refs: Sequence[str]) -> AnalysisRun:
-        """The whole `analyze` result."""
-        images = self.images(refs)
+        """The whole `analyze` result, with each image's contents (issue #15: only `analyze` pays for them)."""
+        from layerscope.layer_index import with_contents
+
+        images = with_contents(self.images(refs), self.store)
         return AnalysisRun(
             images=tuple(images),
             profile=self.profile.name if self.profile else None,

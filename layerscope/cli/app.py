@@ -203,6 +203,7 @@ LAZY_COMMANDS = {
     "pull-list": "layerscope.cli.plan",
     "report": "layerscope.cli.report",
     "diff": "layerscope.cli.diff",
+    "files": "layerscope.cli.files",
     "catalog": "layerscope.cli.catalog",
     "profile": "layerscope.cli.profile",
     "scan": "layerscope.cli.scan",

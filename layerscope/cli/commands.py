@@ -11,7 +11,7 @@ import click
 from layerscope.cli.app import StderrObserver, cli, errors, open_store
 from layerscope.cli.fleet import fleet_options, pop_fleet_options
 from layerscope.cli.formats import choose_format, output_options
-from layerscope.cli.gate import SIZE, enforce_gate
+from layerscope.cli.gate import SIZE, WASTE, enforce_gate
 
 if TYPE_CHECKING:
     from layerscope.session import Settings as Settings
@@ -144,7 +144,29 @@ def build_settings(options: dict[str, Any]) -> Settings:
 @click.option(
     "--max-pull", type=SIZE, metavar="SIZE", help="Exit 6 when an image pulls more than SIZE beyond the baked set."
 )
-def analyze(refs: Sequence[str], fmt: str | None, output: str | None, max_pull: int | None, **options: Any) -> None:
+@click.option("--contents", is_flag=True, help="Table output: add where the bytes are (largest paths, waste).")
+@click.option(
+    "--max-waste",
+    type=WASTE,
+    metavar="SIZE|PCT",
+    help="Exit 6 when an image wastes (dive's wasted bytes) more than SIZE, or PCT% of its layers' bytes.",
+)
+@click.option(
+    "--min-efficiency",
+    type=click.FloatRange(0, 1),
+    metavar="F",
+    help="Exit 6 when an image's efficiency (dive's score, 0-1) is below F.",
+)
+def analyze(
+    refs: Sequence[str],
+    fmt: str | None,
+    output: str | None,
+    max_pull: int | None,
+    contents: bool,
+    max_waste: Any,
+    min_efficiency: float | None,
+    **options: Any,
+) -> None:
     """Measure every layer of REF... (registry references or oci:PATH[:TAG])."""
     with errors():
         from layerscope.gate import check_pull_gate
@@ -165,9 +187,18 @@ def analyze(refs: Sequence[str], fmt: str | None, output: str | None, max_pull: 
                 run = session.analyze(refs)
         run = with_warnings(run, observer)
         chosen = choose_format(fmt, output, ANALYSIS_FORMATS, "table")
-        write_output(render_analysis(run, AnalysisFormat(chosen)), output)
+        text = render_analysis(run, AnalysisFormat(chosen))
+        if contents and chosen == "table":
+            from layerscope.report.files_view import render_contents_table
+
+            text += "\n" + render_contents_table(run)
+        write_output(text, output)
         # The output is written first so a pipeline can archive it, then the gate decides the exit code.
         enforce_gate(check_pull_gate(run.images, max_pull) if max_pull is not None else None)
+        if max_waste is not None or min_efficiency is not None:
+            from layerscope.waste_gate import check_waste_gate
+
+            enforce_gate(check_waste_gate(run.images, max_waste, min_efficiency))
 
 
 @cli.group()

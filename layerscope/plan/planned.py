@@ -15,6 +15,7 @@ from layerscope.basematch import BaseDrift, BaseMatch
 from layerscope.results import ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
+    from layerscope.contents import ImageContents
     from layerscope.oci import Platform
     from layerscope.plan.launch import LaunchComparison
 
@@ -74,6 +75,11 @@ class PlannedImage:
     def layers(self) -> tuple[LayerResult, ...]:
         """The layers (whether the node holds each: `cached`, same order)."""
         return self.image.layers
+
+    @property
+    def contents(self) -> ImageContents | None:
+        """Where the image's bytes are (issue #15), when its layers have file indexes."""
+        return self.image.contents
 
     @property
     def base(self) -> BaseMatch | None:

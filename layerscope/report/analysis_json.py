@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from layerscope.basematch import BaseDrift, BaseMatch
+from layerscope.report.contents_json import contents_document, layer_contents_fields
 from layerscope.results import LayerResult, Totals
 
 if TYPE_CHECKING:
@@ -99,11 +100,15 @@ def image_document(image: PlannedImage) -> dict[str, Any]:
         "platform": image.platform.to_json(),
         "config_digest": image.config_digest,
         "base": base_document(base),
-        "layers": [_layer(layer, cached) for layer, cached in zip(image.layers, image.cached, strict=True)],
+        "layers": [
+            {**_layer(layer, cached), **layer_contents_fields(image.contents, layer.index)}
+            for layer, cached in zip(image.layers, image.cached, strict=True)
+        ],
         "drift": drift_document(drift),
         "totals": totals_document(image.totals),
         "warnings": list(image.warnings),
         "launch": None if image.launch is None else launch_document(image.launch),
+        "contents": contents_document(image.contents),
     }
 
 

@@ -21,7 +21,7 @@ IMAGE = {
     "drift",
     "totals",
 }
-IMAGE_EXT = {"warnings", "launch"}
+IMAGE_EXT = {"warnings", "launch", "contents"}
 PLATFORM = {"os", "architecture", "variant", "os_version"}
 BASE = {"image", "channel", "os_version", "month", "layers", "match"}
 LAYER = {
@@ -40,7 +40,19 @@ LAYER = {
     "base",
     "cached",
 }
-LAYER_EXT = {"dirs", "symlinks", "hardlinks", "whiteouts", "windows_files_bytes", "windows_hives_bytes"}
+LAYER_EXT = {
+    "dirs",
+    "symlinks",
+    "hardlinks",
+    "whiteouts",
+    "windows_files_bytes",
+    "windows_hives_bytes",
+    # issue #15: from the layer's file index
+    "added_files",
+    "modified_files",
+    "deleted_files",
+    "reclaimed_by_later_bytes",
+}
 TOTALS = {
     "compressed_bytes",
     "uncompressed_bytes",
