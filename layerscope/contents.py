@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from layerscope.efficiency import dive_efficiency
+from layerscope.results import DirSize, FileAt, ImageContents, LayerChanges, WastedFile
 from layerscope.tarindex import FileEntry
 
 __all__ = [
@@ -41,61 +41,6 @@ __all__ = [
 
 #: What the final filesystem maps each path to: the entry and the index of the layer that wrote it.
 Final = dict[str, tuple[FileEntry, int]]
-
-
-@dataclass(frozen=True, slots=True)
-class LayerChanges:
-    """What one layer did to the filesystem beneath it."""
-
-    added_files: int
-    modified_files: int
-    deleted_files: int
-    reclaimed_by_later_bytes: int | None  # None when a later layer has no index
-
-
-@dataclass(frozen=True, slots=True)
-class WastedFile:
-    """A path dive counts as wasted: the image layers (indexes) it appears in, and dive's bytes for it."""
-
-    path: str
-    layers: tuple[int, ...]
-    bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class FileAt:
-    """A regular file of the final filesystem and the layer that wrote it."""
-
-    path: str
-    layer: int
-    bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class DirSize:
-    """A directory of the final filesystem: bytes and regular files at and below it."""
-
-    path: str
-    bytes: int
-    files: int
-
-
-@dataclass(frozen=True, slots=True)
-class ImageContents:
-    """The `contents` of one image (JSON contract: README "Where the bytes are")."""
-
-    efficiency: float
-    wasted_bytes: int
-    reclaimable_bytes: int
-    scope: str  # "all-layers" | "indexed-layers"
-    indexed_layers: tuple[int, ...]
-    final_files: int
-    final_bytes: int
-    wasted: tuple[WastedFile, ...]
-    largest_files: tuple[FileAt, ...]
-    largest_dirs: tuple[DirSize, ...]
-    layers: tuple[LayerChanges | None, ...]  # one per image layer, None where it has no index
-    windows: bool
 
 
 def _parent(path: str) -> str:

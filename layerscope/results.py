@@ -4,16 +4,79 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from layerscope.basematch import BaseMatch
 from layerscope.measurement import LayerMeasurement
 from layerscope.oci import Platform
 
-if TYPE_CHECKING:
-    from layerscope.contents import ImageContents
+__all__ = [
+    "DirSize",
+    "FileAt",
+    "ImageContents",
+    "ImageResult",
+    "LayerChanges",
+    "LayerResult",
+    "Totals",
+    "WastedFile",
+]
 
-__all__ = ["ImageResult", "LayerResult", "Totals"]
+
+# Where an image's bytes are (issue #15): computed by contents.py from the layers' file indexes.
+
+
+@dataclass(frozen=True, slots=True)
+class LayerChanges:
+    """What one layer did to the filesystem beneath it."""
+
+    added_files: int
+    modified_files: int
+    deleted_files: int
+    reclaimed_by_later_bytes: int | None  # None when a later layer has no index
+
+
+@dataclass(frozen=True, slots=True)
+class WastedFile:
+    """A path dive counts as wasted: the image layers (indexes) it appears in, and dive's bytes for it."""
+
+    path: str
+    layers: tuple[int, ...]
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileAt:
+    """A regular file of the final filesystem and the layer that wrote it."""
+
+    path: str
+    layer: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class DirSize:
+    """A directory of the final filesystem: bytes and regular files at and below it."""
+
+    path: str
+    bytes: int
+    files: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageContents:
+    """The `contents` of one image (JSON contract: README "Where the bytes are")."""
+
+    efficiency: float
+    wasted_bytes: int
+    reclaimable_bytes: int
+    scope: str  # "all-layers" | "indexed-layers"
+    indexed_layers: tuple[int, ...]
+    final_files: int
+    final_bytes: int
+    wasted: tuple[WastedFile, ...]
+    largest_files: tuple[FileAt, ...]
+    largest_dirs: tuple[DirSize, ...]
+    layers: tuple[LayerChanges | None, ...]  # one per image layer, None where it has no index
+    windows: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ from layerscope.basematch import BaseDrift, BaseMatch
 from layerscope.results import ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
-    from layerscope.contents import ImageContents
     from layerscope.oci import Platform
     from layerscope.plan.launch import LaunchComparison
+    from layerscope.results import ImageContents
 
 __all__ = ["AnalysisRun", "PlannedImage"]
 

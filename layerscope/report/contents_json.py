@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from layerscope.contents import ImageContents
+from layerscope.results import ImageContents
 
 __all__ = ["contents_document", "layer_contents_fields"]
 

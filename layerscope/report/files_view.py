@@ -9,10 +9,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-from layerscope.contents import ImageContents
 from layerscope.listing import FilesListing
 from layerscope.plan.planned import AnalysisRun
-from layerscope.results import ImageResult
+from layerscope.results import ImageContents, ImageResult
 from layerscope.units import format_size
 
 __all__ = ["FILES_SCHEMA", "render_contents_table", "render_files"]

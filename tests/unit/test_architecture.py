@@ -128,3 +128,84 @@ def test_matching_and_drift_do_no_file_io() -> None:
         calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         assert "layerscope.catalog.load" not in imported, name
         assert "open" not in calls, name
+
+
+#: The package's layers (docs/architecture.md), longest prefix first: a module belongs to the first that matches.
+PARTS: dict[str, tuple[str, ...]] = {
+    "cli": ("layerscope.cli",),
+    "run": ("layerscope.session", "layerscope.fleet", "layerscope.scan", "layerscope.baked", "layerscope.attach"),
+    "report": ("layerscope.report",),
+    "analysis": (
+        "layerscope.analysis",
+        "layerscope.layer_checks",
+        "layerscope.layer_tasks",
+        "layerscope.executor",
+        "layerscope.resolution",
+        "layerscope.layer_index",
+    ),
+    "plan": ("layerscope.plan", "layerscope.diff", "layerscope.gate", "layerscope.waste_gate", "layerscope.file_diff"),
+    "catalog": ("layerscope.catalog", "layerscope.windows"),
+    "measure": (
+        "layerscope.measure",
+        "layerscope.decompress",
+        "layerscope.tarwalk",
+        "layerscope.tarheader",
+        "layerscope.tarindex",
+        "layerscope.estimate",
+        "layerscope.contents",
+        "layerscope.efficiency",
+        "layerscope.listing",
+    ),
+    "sources": (
+        "layerscope.registry",
+        "layerscope.layout",
+        "layerscope.source_routing",
+        "layerscope.content_source",
+        "layerscope.store",
+    ),
+    "model": (
+        "layerscope.results",
+        "layerscope.basematch",
+        "layerscope.measurement",
+        "layerscope.oci",
+        "layerscope.reference",
+        "layerscope.digest",
+        "layerscope.units",
+        "layerscope.platforms",
+        "layerscope.errors",
+        "layerscope.observer",
+        "layerscope.pool",
+        "layerscope.output",
+    ),
+}
+#: Which layer may never import which (the arrows point down: docs/architecture.md draws them).
+NEVER: dict[str, tuple[str, ...]] = {
+    "model": ("cli", "run", "report", "analysis", "plan", "catalog", "measure", "sources"),
+    "sources": ("cli", "run", "report", "analysis", "plan"),
+    "measure": ("cli", "run", "report", "analysis", "plan", "sources"),
+    "catalog": ("cli", "run", "report", "analysis", "plan"),
+    "plan": ("cli", "run", "report", "sources"),
+    "analysis": ("cli", "run", "report"),
+    "report": ("cli", "run", "sources"),
+    "run": ("cli",),
+}
+
+
+def _part(module: str) -> str | None:
+    return next(
+        (part for part, prefixes in PARTS.items() for p in prefixes if module == p or module.startswith(p + ".")), None
+    )
+
+
+def test_every_module_has_a_layer() -> None:
+    assert [m for m in _graph() if m != "layerscope" and _part(m) is None] == []
+
+
+def test_layers_import_only_downwards() -> None:
+    offenders = [
+        f"{a} ({_part(a)}) imports {b} ({_part(b)})"
+        for a, imports in sorted(_graph().items())
+        for b in sorted(imports)
+        if _part(b) in NEVER.get(_part(a) or "", ())
+    ]
+    assert offenders == []
