@@ -6,7 +6,10 @@
                     default when none was given), or null when launch times were not estimated
     baked           digest-pinned references of the baked set ([] without a profile or --baked)
     images[]        one per analysed image (one platform of a reference), report order:
-      reference, digest, platform ("os/arch[/variant][:os_version]"), weight (launches per day; 1 by default)
+      reference, digest, platform ("os/arch[/variant][:os_version]"), weight (launches per day; 1 by default;
+                    one image of a reference carries it: the platform the node runs, other platforms 0)
+      applicable, not_applicable   whether the profile's node launches it, and why not (null); a non-applicable
+                    image is left out of the fleet's pulls, node cache, node disk and launch seconds
       base          {image, channel, os_version, month, layers, match} or null — as in `analyze -o json`
       totals        exactly `analyze -o json`'s totals: compressed_bytes, uncompressed_bytes, extracted_bytes,
                     base_compressed_bytes, app_compressed_bytes, pull_compressed_bytes, pull_extracted_bytes,
@@ -104,6 +107,8 @@ def _image(image: ReportImage) -> dict[str, Any]:
         "digest": image.digest,
         "platform": image.platform,
         "weight": image.weight,
+        "applicable": image.applicable,
+        "not_applicable": image.not_applicable,
         "base": None
         if b is None
         else {
