@@ -44,6 +44,8 @@ class BakedSet:
     chain_ids: frozenset[str]
     bases: tuple[BaseMatch, ...]  # Windows bases of resolved entries, and declared revisions
     undetermined: tuple[tuple[str, str], ...] = ()  # (family, channel) held at an unknown revision
+    unresolved: tuple[str, ...] = ()  # entries not resolved (their layers known by catalog revision, or unknown)
+    warnings: tuple[str, ...] = ()  # what resolving said, for documents that carry warnings (issue #17)
 
 
 def resolve_baked(
@@ -60,6 +62,8 @@ def resolve_baked(
     bases: list[BaseMatch] = []
     undetermined: list[tuple[str, str]] = []
     unreachable: set[str] = set()  # hosts that did not answer
+    unresolved: list[str] = []
+    said: list[str] = []
     for entry in entries:
         ref = parse_reference(entry.reference)
         host = ref.registry if isinstance(ref, ImageReference) else None
@@ -80,16 +84,20 @@ def resolve_baked(
             elif declared is not None and declared.os_version is not None:
                 bases.append(declared)
                 refs.append(entry.reference)
-                observer.warning(
+                unresolved.append(entry.reference)
+                said.append(
                     f"baked image {entry.reference} not resolved ({cause}); using its declared revision"
                     f" {declared.os_version}"
                 )
+                observer.warning(said[-1])
                 continue
             refs.append(entry.reference)
-            observer.warning(
+            unresolved.append(entry.reference)
+            said.append(
                 f"baked image {entry.reference} not resolved ({cause}); its layers are unknown"
                 " (give --baked with a digest, or os_version/month in the profile)"
             )
+            observer.warning(said[-1])
             continue
         for image in images:
             refs.append(image.ref.with_digest(image.manifest.digest).pinned())
@@ -97,7 +105,7 @@ def resolve_baked(
             match = match_base(image.config, image.manifest.layers, catalog)
             if match is not None:
                 bases.append(match)
-    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined))
+    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined), tuple(unresolved), tuple(said))
 
 
 def holding(baked: BakedSet, image: ImageResult) -> BakedSet:

@@ -176,11 +176,12 @@ def report(
             launch_profile=launch_profile.name,
             weights={image.reference: weights.get(str(parse_reference(image.reference)), 1.0) for image in images},
             baked=baked.references if baked is not None else (),
+            unresolved_baked=baked.unresolved if baked is not None else (),
             prebaked_chains=baked.chain_ids if baked is not None else (),
             budget_bytes=budget,
             top_shared=top_shared,
             gate=gate,
-            warnings=warnings,
+            warnings=[*warnings, *(baked.warnings if baked is not None else ())],
         )
         chosen = ReportFormat(fmt) if fmt else format_for_path(output)
         write_output(render_report(model, chosen), output)

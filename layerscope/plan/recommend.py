@@ -20,19 +20,19 @@ Candidates with the same layers (tags of one image, repeated references) are one
 the search counts groups. The problem is held over the chain tree (plan/recommend_tree.py): value is additive
 over held tree nodes, so a marginal saving is the worth of the path's nodes not yet held, updated incrementally.
 
-Exact method (up to `EXACT_LIMIT` = 25 groups, on the dense matrix): depth-first branch and bound. At each node a candidate that no
-longer fits, or whose marginal saving is 0, is dropped from the subtree (disk only grows and, by submodularity, a
-marginal saving only shrinks). The bound is a fractional knapsack over the remaining candidates with each one's
-*marginal* saving (an upper bound, by submodularity) and a *charged* disk cost — every layer not yet on disk is
-split evenly among the remaining candidates that contain it, so any subset pays at least its charges (a lower
-bound). A subtree whose remaining candidates all fit together is solved outright (take them all). The search starts
-from the heuristic's answer, and proves optimality.
+Exact method (up to `EXACT_LIMIT` = 25 groups, on the dense matrix): depth-first branch and bound. At each node a
+candidate that no longer fits, or whose marginal saving is 0, is dropped from the subtree (disk only grows and, by
+submodularity, a marginal saving only shrinks). The bound is a fractional knapsack over the remaining candidates
+with each one's *marginal* saving (an upper bound, by submodularity) and a *charged* disk cost — every layer not yet
+on disk is split evenly among the remaining candidates that contain it, so any subset pays at least its charges (a
+lower bound). A subtree whose remaining candidates all fit together is solved outright (take them all). The search
+starts from the heuristic's answer, and proves optimality.
 
-Beyond that (near-linear in the fleet's layers, issue #17): greedy by marginal saving per marginal byte, the better of it and the best single candidate, then
-local search (drop one and refill; add one, repair the budget by dropping the least saving per byte, refill). The
-reported `upper_bound_seconds_saved_per_day` (in the JSON of every such run) is the least of the root's fractional
-and tree bounds; only when the answer reaches it (e.g. every candidate fits) is it `optimal`, proved after all.
-"""
+Beyond that (near-linear in the fleet's layers, issue #17): greedy by marginal saving per marginal byte, the better
+of it and the best single candidate, then local search (drop one and refill; add one, repair the budget by dropping
+the least saving per byte, refill). The reported `upper_bound_seconds_saved_per_day` (in the JSON of every such run)
+is the least of the root's fractional and tree bounds; only when the answer reaches it (e.g. every candidate fits)
+is it `optimal`, proved after all."""
 
 from __future__ import annotations
 

@@ -278,6 +278,15 @@ def _warnings(report: Report) -> str:
     return '<section id="warnings"><h2>Warnings</h2><ul class="warnings">' + "".join(items) + "</ul></section>"
 
 
+def _cached_cell(cached: bool | None, unsure: bool) -> str:
+    """Whether the node holds the layer; with an unresolved baked image a "no" may be wrong: say so (issue #17)."""
+    text = "unknown" if cached is None else "yes" if cached else "no"
+    if unsure and cached is not True:
+        note = "a baked image was not resolved: this layer may be held (see Warnings)"
+        return f'<td title="{_e(note)}">{_e(text)} <span class="badge bad">unresolved bake</span></td>'
+    return _text_cell(text)
+
+
 def _layers(report: Report) -> str:
     parts = ['<section id="layers"><h2>Layers per image</h2>']
     headers = [
@@ -291,6 +300,7 @@ def _layers(report: Report) -> str:
         ("source", False),
         ("shared by", True),
     ]
+    unsure = bool(report.unresolved_baked)
     for n, image in enumerate(report.images):
         rows = [
             "<tr>"
@@ -299,7 +309,7 @@ def _layers(report: Report) -> str:
             + (" (foreign)" if layer.foreign else "")
             + "</td>"
             + _text_cell("yes" if layer.base else "")
-            + _text_cell("unknown" if layer.cached is None else "yes" if layer.cached else "no")
+            + _cached_cell(layer.cached, unsure)
             + _num_cell(layer.compressed_bytes, _size(layer.compressed_bytes), "compressed_bytes")
             + _num_cell(layer.uncompressed_bytes, _size(layer.uncompressed_bytes), "uncompressed_bytes")
             + _num_cell(layer.extracted_bytes, _size(layer.extracted_bytes), "extracted_bytes")
@@ -327,7 +337,17 @@ def _context(report: Report) -> str:
     else:
         bits.append("no node profile")
     if report.baked:
-        bits.append("baked: " + ", ".join(f"<code>{_e(b)}</code>" for b in report.baked))
+        unresolved = set(report.unresolved_baked)
+        bits.append(
+            "baked: "
+            + ", ".join(
+                f'<code>{_e(b)}</code> <span class="badge bad" title="not resolved: its layers are held by catalog '
+                'revision or unknown (see Warnings)">unresolved</span>'
+                if b in unresolved
+                else f"<code>{_e(b)}</code>"
+                for b in report.baked
+            )
+        )
     else:
         bits.append("nothing baked: every layer is pulled")
     return '<p class="context">' + " · ".join(bits) + "</p>"

@@ -5,6 +5,8 @@
     launch_profile  profile whose network/disk figures the launch estimates use (the --profile, or the shipped
                     default when none was given), or null when launch times were not estimated
     baked           digest-pinned references of the baked set ([] without a profile or --baked)
+    unresolved_baked  the entries of `baked` that could not be resolved (their layers held by catalog revision
+                    or unknown; the reason is in `warnings`)
     images[]        one per analysed image (one platform of a reference), report order:
       reference, digest, platform ("os/arch[/variant][:os_version]"), weight (launches per day; 1 by default;
                     one image of a reference carries it: the platform the node runs, other platforms 0)
@@ -160,6 +162,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "profile": report.profile,
         "launch_profile": report.launch_profile,
         "baked": list(report.baked),
+        "unresolved_baked": list(report.unresolved_baked),
         "images": [_image(image) for image in report.images],
         "fleet": {
             "images": f.images,

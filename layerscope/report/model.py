@@ -174,6 +174,7 @@ class Report:
     gate: GateResult | None = None
     warnings: tuple[str, ...] = ()
     schema: str = SCHEMA
+    unresolved_baked: tuple[str, ...] = ()  # entries of `baked` that were not resolved (cache states less known)
 
 
 def _layer(image: PlannedImage, plan: Sequence[PlanLayer], holders: Mapping[str, int]) -> tuple[ReportLayer, ...]:
@@ -240,6 +241,7 @@ def build_report(
     launch_profile: str | None = None,
     weights: Mapping[str, float] | None = None,
     baked: Sequence[str] = (),
+    unresolved_baked: Sequence[str] = (),
     prebaked_chains: Collection[str] = (),
     budget_bytes: int | None = None,
     top_shared: int = 10,
@@ -344,4 +346,5 @@ def build_report(
         fleet=fleet,
         gate=gate,
         warnings=tuple(report_warnings),
+        unresolved_baked=tuple(unresolved_baked),
     )

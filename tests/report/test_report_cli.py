@@ -206,3 +206,28 @@ def test_progress_counts_report_images_and_all_bytes(monkeypatch: pytest.MonkeyP
         assert (images.completed, images.total) == (1, 2)
         assert (total.completed, total.total) == (700, 1500)
     assert ReportProgress(False, ["oci:a:1"])._progress is None
+
+
+def test_an_unresolved_baked_image_is_a_warning_everywhere(layerscope: Cli, fleet: Fleet, tmp_path: Path) -> None:
+    # Issue #17 item 3: a baked image that cannot be resolved was only on stderr; the JSON and HTML carry it now.
+    missing = f"oci:{tmp_path / 'no-such-layout'}:servercore"
+    doc = json.loads(fleet.profile.read_text(encoding="utf-8"))
+    doc["baked"].append({"reference": missing})
+    profile = tmp_path / "node.json"
+    profile.write_text(json.dumps(doc), encoding="utf-8")
+    outputs = {}
+    for fmt in ("json", "html"):
+        out = tmp_path / f"r.{fmt}"
+        run = layerscope("report", *fleet.refs[:3], "--profile", str(profile), "-o", fmt, "--output", str(out),
+                         "--no-progress")  # fmt: skip
+        assert run.exit_code == 0, run.stderr
+        outputs[fmt] = out.read_text(encoding="utf-8")
+    report = json.loads(outputs["json"])
+    assert report["unresolved_baked"] == [missing]
+    assert missing in report["baked"]
+    assert any(w.startswith(f"baked image {missing} not resolved") for w in report["warnings"])
+    html = outputs["html"]
+    header = html[html.index("<header>") : html.index("</header>")]
+    assert re.search(re.escape(f"<code>{missing}</code>") + r' <span class="badge bad"[^>]*>unresolved</span>', header)
+    assert 'id="warnings"' in html and "not resolved" in html[html.index('id="warnings"') :]
+    assert "unresolved bake</span>" in html  # the cache columns say a "no" may be wrong
