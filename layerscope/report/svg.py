@@ -14,7 +14,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-__all__ = ["MIN_SEGMENT", "Row", "Series", "grouped_bars", "nice_ticks", "stacked_bars", "time_ticks"]
+__all__ = [
+    "MIN_SEGMENT",
+    "Row",
+    "Series",
+    "grouped_bars",
+    "histogram",
+    "nice_ticks",
+    "shorten_middle",
+    "sparkline",
+    "stacked_bars",
+    "time_ticks",
+]
 
 WIDTH = 960
 LABEL_WIDTH = 300
@@ -44,8 +55,17 @@ def _num(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def shorten_middle(label: str, limit: int = _MAX_LABEL) -> str:
+    """*label* in at most *limit* characters, cut in the middle: a name's start (registry, repository) and its end
+    (tag, platform) both stay readable; the full text goes in a tooltip (issue #17)."""
+    if len(label) <= limit:
+        return label
+    head = (limit - 1) // 2
+    return label[:head] + "…" + label[len(label) - (limit - 1 - head) :]
+
+
 def _short(label: str) -> str:
-    return label if len(label) <= _MAX_LABEL else "…" + label[-(_MAX_LABEL - 1) :]
+    return shorten_middle(label)
 
 
 def nice_ticks(maximum: float, count: int = 5) -> list[float]:
@@ -200,3 +220,56 @@ def grouped_bars(
             )
         body.append("</g>")
     return _frame(chart_id, title, bottom + 24, body)
+
+
+def histogram(
+    values: Sequence[float], *, chart_id: str, title: str, color: str, fmt: Callable[[float], str], bins: int = 20
+) -> str:
+    """How many of *values* fall in each of *bins* equal ranges from 0 to the largest: vertical bars, counts on top."""
+    if any(not math.isfinite(v) or v < 0 for v in values):
+        raise ValueError("histogram values must be finite and not negative")
+    top_value = max(values, default=0.0)
+    width = top_value / bins if top_value > 0 else 1.0
+    counts = [0] * bins
+    for v in values:
+        counts[min(int(v / width), bins - 1)] += 1
+    height, left, base = 150.0, 40.0, 130.0
+    step = (WIDTH - left - 20) / bins
+    most = max(counts, default=0) or 1
+    body = [f'<text x="{left}" y="12" class="label">{escape(title)}</text>']
+    for k, count in enumerate(counts):
+        h = (base - 24) * count / most
+        x = left + k * step
+        lo, hi = fmt(k * width), fmt((k + 1) * width)
+        body.append(
+            f'<rect x="{_num(x + 1)}" y="{_num(base - h)}" width="{_num(step - 2)}" height="{_num(h)}" '
+            f'fill="{escape(color)}" class="hbin" data-count="{count}"><title>{count} image(s): {escape(lo)} to '
+            f"{escape(hi)}</title></rect>"
+        )
+        if count:
+            body.append(f'<text x="{_num(x + step / 2)}" y="{_num(base - h - 3)}" class="value small" '
+                        f'text-anchor="middle">{count}</text>')  # fmt: skip
+    for k in (0, bins // 2, bins):
+        body.append(
+            f'<text x="{_num(left + k * step)}" y="{_num(base + 14)}" class="tick" text-anchor="middle">'
+            f"{escape(fmt(k * width))}</text>"
+        )
+    cid = escape(chart_id)
+    return (
+        f'<svg class="chart hist" id="{cid}" viewBox="0 0 {WIDTH} {_num(height)}" width="100%" role="img" '
+        f'aria-label="{escape(title)}">' + "\n".join(body) + "</svg>"
+    )
+
+
+def sparkline(values: Sequence[float], *, label: str, width: float = 90.0, height: float = 18.0) -> str:
+    """A tiny line of *values* in order (e.g. pull bytes across a repository's tags); empty for fewer than two."""
+    if len(values) < 2:
+        return ""
+    top = max(values) or 1.0
+    dx = width / (len(values) - 1)
+    points = " ".join(f"{_num(i * dx)},{_num(height - 1 - (height - 2) * v / top)}" for i, v in enumerate(values))
+    return (
+        f'<svg class="spark" viewBox="0 0 {_num(width)} {_num(height)}" width="{_num(width)}" '
+        f'height="{_num(height)}" role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
+        f'<polyline points="{points}" fill="none" stroke="currentColor" stroke-width="1.5"/></svg>'
+    )
