@@ -51,7 +51,9 @@ def charts(report: Report) -> str:
     parts.append("<h2>What nodes pull a day: the top images (compressed bytes × launches per day)</h2>")
     parts.append(
         '<div class="panel">'
-        + svg.stacked_bars(rows, series, chart_id=CHART_IDS[0], title="Compressed bytes per day", fmt=_fmt_size)
+        + svg.stacked_bars(
+            rows, series, chart_id=CHART_IDS[0], title="Compressed bytes per day", fmt=_fmt_size, scale_rows=len(top)
+        )
         + "</div>"
     )
     launched = [i for i in images if i.launch is not None and i.applicable]
@@ -84,6 +86,7 @@ def charts(report: Report) -> str:
                 fmt=_fmt_secs,
                 ticks=svg.time_ticks,
                 tick_fmt=_fmt_tick_secs,
+                scale_rows=len(ltop),
             )
             + "</div>"
         )
@@ -124,7 +127,7 @@ def _distributions(report: Report) -> str:
                 chart_id="hist-launch",
                 title="Images by launch time with the bake (one launch)",
                 color=WITH_BAKE,
-                fmt=_fmt_tick_secs,
+                fmt=_fmt_secs,
             )
         )
     return '<h2>Distributions</h2><div class="panel">' + "".join(hists) + "</div>"
@@ -143,4 +146,4 @@ def _fmt_tick_secs(x: float) -> str:
         return "0"
     if x < 60:
         return f"{x:g} s"
-    return f"{x / 60:g} min" if x < 3600 else f"{x / 3600:g} h"
+    return f"{x / 60:.3g} min" if x < 3600 else f"{x / 3600:.3g} h"

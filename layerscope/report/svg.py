@@ -131,6 +131,14 @@ def _label(text: str, y: float) -> str:
     )
 
 
+def _break(x: float, y: float, h: float) -> str:
+    """Two slanted white strokes across a bar cut at the plot's edge: it is longer than drawn."""
+    return (
+        f'<path class="break" d="M{_num(x - 9)} {_num(y + h + 1)} L{_num(x - 5)} {_num(y - 1)} M{_num(x - 5)} '
+        f'{_num(y + h + 1)} L{_num(x - 1)} {_num(y - 1)}" stroke="#fff" stroke-width="2"/>'
+    )
+
+
 def _check(rows: Sequence[Row], series: Sequence[Series]) -> None:
     for row in rows:
         if len(row.values) != len(series):
@@ -148,12 +156,17 @@ def stacked_bars(
     fmt: Callable[[float], str],
     ticks: Callable[[float], list[float]] = nice_ticks,
     tick_fmt: Callable[[float], str] | None = None,
+    scale_rows: int | None = None,
 ) -> str:
-    """One horizontal bar per row, its values stacked left to right in series order, the total at the end."""
+    """One horizontal bar per row, its values stacked left to right in series order, the total at the end.
+
+    With *scale_rows*, the axis fits the first that many rows; a later row (an "all others" bar) that is longer is
+    cut at the plot's edge with a break mark, its total still written after it (issue #17).
+    """
     _check(rows, series)
     bar, gap, top = 20.0, 8.0, 34.0
     plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
-    maximum = max((sum(r.values) for r in rows), default=0.0)
+    maximum = max((sum(r.values) for r in rows[:scale_rows]), default=0.0)
     marks = ticks(maximum)
     scale = plot / marks[-1]
     bottom = top + len(rows) * (bar + gap)
@@ -165,15 +178,17 @@ def stacked_bars(
         body.append(_label(row.label, y + bar * 0.7))
         x = float(LABEL_WIDTH)
         for k, (value, s) in enumerate(zip(row.values, series, strict=True)):
-            if value <= 0:
+            if value <= 0 or x >= LABEL_WIDTH + plot:
                 continue
-            w = max(value * scale, MIN_SEGMENT)
+            w = min(max(value * scale, MIN_SEGMENT), LABEL_WIDTH + plot - x)
             body.append(
                 f'<rect x="{_num(x)}" y="{_num(y)}" width="{_num(w)}" height="{_num(bar)}" fill="{escape(s.color)}" '
                 f'class="seg s{k}" data-value="{_num(value)}"><title>{escape(row.label)}: {escape(s.label)} '
                 f"{escape(fmt(value))}</title></rect>"
             )
             x += w
+        if sum(row.values) * scale > plot + 0.5:
+            body.append(_break(x, y, bar))
         body.append(
             f'<text x="{_num(x + 6)}" y="{_num(y + bar * 0.7)}" class="value">{escape(fmt(sum(row.values)))}</text>'
         )
@@ -190,13 +205,14 @@ def grouped_bars(
     fmt: Callable[[float], str],
     ticks: Callable[[float], list[float]] = nice_ticks,
     tick_fmt: Callable[[float], str] | None = None,
+    scale_rows: int | None = None,
 ) -> str:
-    """Per row, one thin horizontal bar per series, each with its value at the end."""
+    """Per row, one thin horizontal bar per series, each with its value at the end (*scale_rows*: stacked_bars)."""
     _check(rows, series)
     bar, gap, top = 11.0, 10.0, 34.0
     group = bar * len(series)
     plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
-    maximum = max((max(r.values, default=0.0) for r in rows), default=0.0)
+    maximum = max((max(r.values, default=0.0) for r in rows[:scale_rows]), default=0.0)
     marks = ticks(maximum)
     scale = plot / marks[-1]
     bottom = top + len(rows) * (group + gap)
@@ -208,7 +224,9 @@ def grouped_bars(
         body.append(_label(row.label, y + group / 2 + 4))
         for k, (value, s) in enumerate(zip(row.values, series, strict=True)):
             yy = y + k * bar
-            w = max(value * scale, MIN_SEGMENT) if value > 0 else 0.0
+            w = min(max(value * scale, MIN_SEGMENT), plot) if value > 0 else 0.0
+            if value * scale > plot + 0.5:
+                body.append(_break(LABEL_WIDTH + w, yy, bar - 1))
             body.append(
                 f'<rect x="{LABEL_WIDTH}" y="{_num(yy)}" width="{_num(w)}" height="{_num(bar - 1)}" '
                 f'fill="{escape(s.color)}" class="seg s{k}" data-value="{_num(value)}"><title>{escape(row.label)}: '
@@ -225,22 +243,22 @@ def grouped_bars(
 def histogram(
     values: Sequence[float], *, chart_id: str, title: str, color: str, fmt: Callable[[float], str], bins: int = 20
 ) -> str:
-    """How many of *values* fall in each of *bins* equal ranges from 0 to the largest: vertical bars, counts on top."""
+    """How many of *values* fall in each of *bins* equal ranges from the least to the largest: vertical bars."""
     if any(not math.isfinite(v) or v < 0 for v in values):
         raise ValueError("histogram values must be finite and not negative")
-    top_value = max(values, default=0.0)
-    width = top_value / bins if top_value > 0 else 1.0
+    low, top_value = min(values, default=0.0), max(values, default=0.0)
+    width = (top_value - low) / bins if top_value > low else 1.0
     counts = [0] * bins
     for v in values:
-        counts[min(int(v / width), bins - 1)] += 1
+        counts[min(int((v - low) / width), bins - 1)] += 1
     height, left, base = 150.0, 40.0, 130.0
     step = (WIDTH - left - 20) / bins
     most = max(counts, default=0) or 1
     body = [f'<text x="{left}" y="12" class="label">{escape(title)}</text>']
     for k, count in enumerate(counts):
-        h = (base - 24) * count / most
+        h = (base - 34) * count / most
         x = left + k * step
-        lo, hi = fmt(k * width), fmt((k + 1) * width)
+        lo, hi = fmt(low + k * width), fmt(low + (k + 1) * width)
         body.append(
             f'<rect x="{_num(x + 1)}" y="{_num(base - h)}" width="{_num(step - 2)}" height="{_num(h)}" '
             f'fill="{escape(color)}" class="hbin" data-count="{count}"><title>{count} image(s): {escape(lo)} to '
@@ -249,10 +267,10 @@ def histogram(
         if count:
             body.append(f'<text x="{_num(x + step / 2)}" y="{_num(base - h - 3)}" class="value small" '
                         f'text-anchor="middle">{count}</text>')  # fmt: skip
-    for k in (0, bins // 2, bins):
+    for k, anchor in ((0, "start"), (bins // 2, "middle"), (bins, "end")):
         body.append(
-            f'<text x="{_num(left + k * step)}" y="{_num(base + 14)}" class="tick" text-anchor="middle">'
-            f"{escape(fmt(k * width))}</text>"
+            f'<text x="{_num(left + k * step)}" y="{_num(base + 14)}" class="tick" text-anchor="{anchor}">'
+            f"{escape(fmt(low + k * width))}</text>"
         )
     cid = escape(chart_id)
     return (
