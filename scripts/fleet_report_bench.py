@@ -42,6 +42,7 @@ from tests.support.push import Pusher  # noqa: E402
 from tests.support.registry import RegistryProcess, find_registry_binary  # noqa: E402
 
 PROFILE = "eks-ws2019-core"
+SECTION = "## Fleet report: 1,000 and 5,000 images"
 GNU_TIME = "/usr/bin/time"
 
 
@@ -167,13 +168,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work-dir", help="where the registries and stores go (default: the system temp dir)")
+    parser.add_argument("--section", help="also write the table as the fleet section of this Markdown file")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="layerscope-fleet-bench-", dir=args.work_dir))
     try:
-        print(table(bench(args.images, args.runs, work)))
+        text = table(bench(args.images, args.runs, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print(text)
+    if args.section:
+        _write_section(Path(args.section), text, args.runs)
     return 0
+
+
+def _write_section(path: Path, text: str, runs: int) -> None:
+    """Replace (or add) the `## Fleet report` section of *path* with *text*."""
+    body = (
+        f"{SECTION}\n\nscripts/fleet_report_bench.py: a generated fleet in a local registry, warm store, median "
+        f"of {runs} run(s) under GNU time; peak RSS is the largest of the runs.\n\n{text}\n"
+    )
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if SECTION in old:
+        head, tail = old.split(SECTION, 1)
+        rest = tail.split("\n## ", 1)
+        old = head + ("## " + rest[1] if len(rest) > 1 else "")
+    path.write_text(old.rstrip("\n") + "\n\n" + body, encoding="utf-8")
 
 
 if __name__ == "__main__":
