@@ -24,6 +24,7 @@ from layerscope.units import format_duration
 # The chart ids and colours are re-exported: the browser test reads them from here.
 __all__ = ["APP_PULL", "BASE_PULL", "CACHED", "CHART_IDS", "WITHOUT_BAKE", "WITH_BAKE", "render_html"]
 
+LAYER_IMAGES = 200  # images whose layer tables the page lists (the most bytes pulled a day first)
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
@@ -236,7 +237,7 @@ def _cached_cell(cached: bool | None, unsure: bool) -> str:
 def _layers(report: Report) -> str:
     parts = [
         '<section id="layers"><h2>Layers per image</h2>'
-        f"<details><summary>Show the layers of all {len(report.images)} images</summary>"
+        f"<details><summary>Show the layers of {min(len(report.images), LAYER_IMAGES)} images</summary>"
     ]
     headers = [
         ("#", True),
@@ -250,7 +251,18 @@ def _layers(report: Report) -> str:
         ("shared by", True),
     ]
     unsure = bool(report.unresolved_baked)
-    for n, image in enumerate(report.images):
+    # The page stays workable at 10,000 images (issue #17): the layers of the images that cost the most a day are
+    # listed; every layer of every image is in the CSV and JSON formats.
+    shown = report.images
+    if len(shown) > LAYER_IMAGES:
+        ranked = sorted(range(len(shown)), key=lambda k: -shown[k].weight * shown[k].pull_with_bake_bytes)
+        keep = set(ranked[:LAYER_IMAGES])
+        shown = tuple(image for k, image in enumerate(report.images) if k in keep)
+        parts.append(
+            f'<p class="context">The {LAYER_IMAGES} images of most bytes pulled a day; the layers of the other '
+            f"{len(report.images) - LAYER_IMAGES} are in the CSV and JSON formats.</p>"
+        )
+    for n, image in enumerate(shown):
         rows = [
             "<tr>"
             + _num_cell(layer.index, str(layer.index))

@@ -17,7 +17,7 @@ from layerscope.units import format_duration
 __all__ = ["repositories", "shared", "warnings"]
 
 WARNINGS_SHOWN = 10
-HOLDERS_SHOWN = 0  # holder lists start collapsed
+HOLDERS_LISTED = 100  # holders named in a shared layer's (collapsed) list
 
 
 def repositories(report: Report) -> str:
@@ -81,7 +81,9 @@ def shared(report: Report) -> str:
         return f'<section id="shared"><h2>Most shared layers</h2>{none}</section>'
     rows = []
     for s in layers:
-        holders = "".join(f"<li>{name_html(r)}</li>" for r in s.references)
+        holders = "".join(f"<li>{name_html(r)}</li>" for r in s.references[:HOLDERS_LISTED])
+        if len(s.references) > HOLDERS_LISTED:
+            holders += f"<li>…and {len(s.references) - HOLDERS_LISTED} more (all in the JSON)</li>"
         rows.append(
             f'<tr><td class="mono nowrap" title="{esc(s.digest)}">{esc(s.digest[:19])}</td>'
             + f'<td class="mono nowrap" title="{esc(s.chain_id)}">{esc(s.chain_id[:19])}</td>'

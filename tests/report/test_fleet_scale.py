@@ -55,3 +55,17 @@ def test_csv_rows_come_grouped_by_repository() -> None:
     runs = [r["repository"] for i, r in enumerate(rows) if i == 0 or rows[i - 1]["repository"] != r["repository"]]
     assert len(runs) == len(set(runs))  # each repository in one run of rows
     assert {r["applicable"] for r in images} == {"true", "false"}  # the Linux images a WS2019 node never runs
+
+
+def test_html_lists_the_layers_of_the_costliest_images_only() -> None:
+    from layerscope.report.fleet_html import LAYER_IMAGES, render_html
+
+    report = _report(LAYER_IMAGES + 50)
+    html = render_html(report)
+    layers = html[html.index('<section id="layers">') :]
+    assert layers.count('<table id="layers-') == LAYER_IMAGES
+    assert f"the layers of the other {len(report.images) - LAYER_IMAGES} are in the CSV and JSON" in layers
+    # The shared base layer is held by every Windows image: its holder list names 100 and counts the rest.
+    shared = html[html.index('<section id="shared">') : html.index('<section id="warnings">')]
+    holders = max(len(s.references) for s in report.fleet.shared_layers)
+    assert f"…and {holders - 100} more (all in the JSON)" in shared
