@@ -50,7 +50,7 @@ bench: $(STAMP) registry-bin bench-tools
 	$(BIN)/python scripts/fleet_report_bench.py --images 1000 5000 --section BENCHMARKS.md
 
 demo: $(RUNTIME_STAMP)
-	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --no-progress --no-store
+	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --no-progress --no-store --contents
 	@echo
 	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --profile fixtures/demo-node.yaml --no-progress --no-store
 

@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,6 @@ from layerscope.observer import NullObserver, Observer
 from layerscope.oci import (
     MAX_CONFIG_BYTES,
     Descriptor,
-    ImageConfig,
     Index,
     Manifest,
     layer_compression,
@@ -44,7 +43,7 @@ from layerscope.plan.chain import chain_ids
 from layerscope.platforms import PlatformFilter
 from layerscope.pool import Aborted, DaemonPool, abortable, wait_or_abort
 from layerscope.reference import Reference
-from layerscope.resolution import index_images
+from layerscope.resolution import ResolvedImage, index_images
 from layerscope.results import ImageResult, LayerResult
 from layerscope.store import MeasurementStore
 
@@ -68,17 +67,6 @@ def default_workers() -> int:
         return max(1, int(os.environ.get("LAYERSCOPE_CONCURRENCY", "4")))
     except ValueError:
         return 4
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedImage:
-    """An image manifest with its config, before any layer is measured."""
-
-    ref: Reference
-    reference: str
-    index_digest: str | None
-    manifest: Manifest
-    config: ImageConfig
 
 
 class Analyzer:
@@ -188,12 +176,17 @@ class Analyzer:
                 return estimated
         self.observer.layer_started(desc.digest, desc.size)
         try:
-            from layerscope.measure import measure_layer  # here: a run served from the store never needs it
+            from layerscope.measure import measure_layer_indexed  # here: a run served from the store never needs it
 
             with self.source.open_blob(ref, desc) as chunks:
                 stream = self._progress(desc.digest, chunks, abort)
                 try:
-                    result = measure_layer(stream, desc, algorithm=_algorithm(diff_id))
+                    result, file_index = measure_layer_indexed(
+                        stream,
+                        desc,
+                        algorithm=_algorithm(diff_id),
+                        on_inflated=lambda n: self.observer.layer_inflated(desc.digest, n),
+                    )
                 except CorruptLayerError:
                     # Corrupt data may be the registry's fault (bytes damaged in transit or at rest) rather
                     # than the image's: read to the end so the digest check can say which (exit message).
@@ -204,7 +197,7 @@ class Analyzer:
             self.observer.layer_done(desc.digest)
         if self.store is not None and result.diff_id == diff_id:
             # Kept only when the config that asked agrees: a run that fails on a lying config stores nothing.
-            self.store.put(result)
+            self.store.put(result, file_index)
         return result
 
     def _estimate(self, ref: Reference, desc: Descriptor) -> LayerMeasurement:

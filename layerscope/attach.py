@@ -52,8 +52,9 @@ from layerscope.reference import ImageReference
 from layerscope.results import ImageResult
 
 if TYPE_CHECKING:
-    from layerscope.analysis import Analyzer, ResolvedImage
+    from layerscope.analysis import Analyzer
     from layerscope.registry import RegistryClient
+    from layerscope.resolution import ResolvedImage
 
 __all__ = [
     "ARTIFACT_TYPE",
@@ -311,5 +312,12 @@ def measure_with_attachments(
         if elsewhere:
             attachments.observer.warning(f"not in a registry, nothing attached: {', '.join(elsewhere[:3])}")
         todo = [(images[i], results[i]) for i in registry_images if not _covers(found[i], results[i])]
-        attachments.push_many(todo)
+        pushed = attachments.push_many(todo)
+        # Say what was pushed where (#18 item 10): the CLI prints it, the library only reports it.
+        done = {id(image): artifact for (image, _), artifact in zip(todo, pushed, strict=True)}
+        for i in registry_images:
+            ref = images[i].ref
+            if isinstance(ref, ImageReference):
+                subject = f"{ref.registry}/{ref.repository}@{images[i].manifest.digest}"
+                attachments.observer.attached(subject, done.get(id(images[i])))
     return results

@@ -31,7 +31,7 @@ from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import BakedImage, NodeProfile
 from layerscope.platforms import PlatformFilter
 from layerscope.reference import ImageReference, parse_reference
-from layerscope.results import DriftInfo, ImageResult
+from layerscope.results import ImageResult
 
 __all__ = ["BakedSet", "apply_baked", "holding", "resolve_baked"]
 
@@ -44,8 +44,7 @@ class BakedSet:
     chain_ids: frozenset[str]
     bases: tuple[BaseMatch, ...]  # Windows bases of resolved entries, and declared revisions
     undetermined: tuple[tuple[str, str], ...] = ()  # (family, channel) held at an unknown revision
-    unresolved: tuple[str, ...] = ()  # entries not resolved (their layers known by catalog revision, or unknown)
-    warnings: tuple[str, ...] = ()  # what resolving said, for documents that carry warnings (issue #17)
+    unresolved: tuple[tuple[str, str], ...] = ()  # (reference as given, why and what stands in for it)
 
 
 def resolve_baked(
@@ -62,8 +61,7 @@ def resolve_baked(
     bases: list[BaseMatch] = []
     undetermined: list[tuple[str, str]] = []
     unreachable: set[str] = set()  # hosts that did not answer
-    unresolved: list[str] = []
-    said: list[str] = []
+    unresolved: list[tuple[str, str]] = []
     for entry in entries:
         ref = parse_reference(entry.reference)
         host = ref.registry if isinstance(ref, ImageReference) else None
@@ -84,20 +82,18 @@ def resolve_baked(
             elif declared is not None and declared.os_version is not None:
                 bases.append(declared)
                 refs.append(entry.reference)
-                unresolved.append(entry.reference)
-                said.append(
+                unresolved.append((entry.reference, f"{cause}; using its declared revision {declared.os_version}"))
+                observer.warning(
                     f"baked image {entry.reference} not resolved ({cause}); using its declared revision"
                     f" {declared.os_version}"
                 )
-                observer.warning(said[-1])
                 continue
             refs.append(entry.reference)
-            unresolved.append(entry.reference)
-            said.append(
+            unresolved.append((entry.reference, f"{cause}; its layers are unknown"))
+            observer.warning(
                 f"baked image {entry.reference} not resolved ({cause}); its layers are unknown"
                 " (give --baked with a digest, or os_version/month in the profile)"
             )
-            observer.warning(said[-1])
             continue
         for image in images:
             refs.append(image.ref.with_digest(image.manifest.digest).pinned())
@@ -105,7 +101,7 @@ def resolve_baked(
             match = match_base(image.config, image.manifest.layers, catalog)
             if match is not None:
                 bases.append(match)
-    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined), tuple(unresolved), tuple(said))
+    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined), tuple(unresolved))
 
 
 def holding(baked: BakedSet, image: ImageResult) -> BakedSet:
@@ -119,7 +115,8 @@ def holding(baked: BakedSet, image: ImageResult) -> BakedSet:
     )
 
 
-def _same_revision(a: BaseMatch, b: BaseMatch) -> bool:
+def _same_known_build(a: BaseMatch, b: BaseMatch) -> bool:
+    """Same family and channel, and the same os.version known on both sides (a declared revision is held)."""
     return (
         a.family is not None
         and a.family == b.family
@@ -134,7 +131,7 @@ def apply_baked(
 ) -> PlannedImage:
     """The image on the baked set's node: which layers it holds (`cached`), drift against the baked bases, warnings."""
     base = image.base
-    declared_hit = base is not None and any(_same_revision(base, b) for b in baked.bases if b.match == "declared")
+    declared_hit = base is not None and any(_same_known_build(base, b) for b in baked.bases if b.match == "declared")
     undetermined = base is not None and (base.family, base.channel) in baked.undetermined
     cached: list[bool | None] = []
     state: bool | None = True
@@ -152,21 +149,16 @@ def apply_baked(
         elif own is None or state is None:
             state = None
         cached.append(state)
-    drift_info = None
-    if base is not None:
-        drift = detect_drift(base, baked.bases)
-        if drift is not None:
-            pulled = [image.layers[i] for i in drift.pulled_layers if cached[i] is not True]
-            sizes = [layer.measurement.compressed_bytes for layer in pulled]
-            drift_info = DriftInfo(
-                baked_os_version=drift.baked_os_version,
-                baked_month=drift.baked_month,
-                image_os_version=drift.image_os_version,
-                image_month=drift.image_month,
-                bytes_to_pull=sum(sizes),
-                rebuild_on=suggest_rebuild(drift.baked, catalog),
-                layers=tuple(layer.index for layer in pulled),
-            )
+    drift = detect_drift(base, baked.bases) if base is not None else None
+    if drift is not None:
+        # Of the base layers the baked base lacks, the node's chains may still hold some (another baked image).
+        pulled = [image.layers[i] for i in drift.pulled_layers if cached[i] is not True]
+        drift = replace(
+            drift,
+            bytes_to_pull=sum(layer.measurement.compressed_bytes for layer in pulled),
+            rebuild_on=suggest_rebuild(drift.baked, catalog) if drift.baked is not None else None,
+            pulled_layers=tuple(layer.index for layer in pulled),
+        )
     warnings: list[str] = []
     if profile is not None:
         if image.platform.os != "windows":
@@ -176,4 +168,4 @@ def apply_baked(
                 f"OS build {image.platform.os_version} cannot run with process isolation on host build"
                 f" {profile.os_version} (profile {profile.name}); rebuild on the host's LTSC base"
             )
-    return PlannedImage(image, cached=tuple(cached), drift=drift_info, warnings=tuple(warnings))
+    return PlannedImage(image, cached=tuple(cached), drift=drift, warnings=tuple(warnings))

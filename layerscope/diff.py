@@ -92,14 +92,22 @@ def _shared_prefix(a: Sequence[LayerResult], b: Sequence[LayerResult]) -> int:
 
 
 def _only(layers: Sequence[LayerResult], other: Sequence[LayerResult], shared: int) -> tuple[DiffLayer, ...]:
-    by_digest = {x.digest: x.index for x in other}
-    by_diff_id = {x.diff_id: x.index for x in other if x.diff_id}
+    # Only at *another* position (module docstring; #18 item 5): the same content at the same index on a
+    # different parent is what "pulled, the chain differs below it" already says.
+    by_digest: dict[str, list[int]] = {}
+    by_diff_id: dict[str, list[int]] = {}
+    for x in other:
+        by_digest.setdefault(x.digest, []).append(x.index)
+        if x.diff_id:
+            by_diff_id.setdefault(x.diff_id, []).append(x.index)
     out = []
     for layer in layers[shared:]:
-        if layer.digest in by_digest:
-            out.append(DiffLayer(layer, by_digest[layer.digest], "digest"))
-        elif layer.diff_id and layer.diff_id in by_diff_id:
-            out.append(DiffLayer(layer, by_diff_id[layer.diff_id], "diff_id"))
+        at_digest = [i for i in by_digest.get(layer.digest, ()) if i != layer.index]
+        at_diff_id = [i for i in by_diff_id.get(layer.diff_id or "", ()) if i != layer.index]
+        if at_digest:
+            out.append(DiffLayer(layer, at_digest[0], "digest"))
+        elif at_diff_id:
+            out.append(DiffLayer(layer, at_diff_id[0], "diff_id"))
         else:
             out.append(DiffLayer(layer))
     return tuple(out)
@@ -158,6 +166,15 @@ class ImageDiff:
         if ba.layer_count != bb.layer_count:
             return False
         return self.shared >= ba.layer_count
+
+    @property
+    def same_base_os_version(self) -> bool | None:
+        """True when both bases are the same Windows build revision (os_version), whatever their layers'
+        bytes (a re-packed base has other layers of the same revision); None when either is not known."""
+        ba, bb = self.a.base, self.b.base
+        if ba is None or bb is None or ba.os_version is None or bb.os_version is None:
+            return None
+        return ba.os_version == bb.os_version and ba.family == bb.family
 
     @property
     def same_base_channel(self) -> bool | None:

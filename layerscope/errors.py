@@ -110,14 +110,14 @@ class RateLimitedError(RegistryError):
     """The registry kept answering 429 after the retries we allow."""
 
     exit_code = 5
-    default_hint = "wait and retry, lower concurrency with LAYERSCOPE_CONCURRENCY, or authenticate for a higher limit"
+    default_hint = "wait and retry with fewer requests at once (--concurrency 1), or log in for a higher limit"
 
 
 class RegistryUnavailableError(RegistryError):
     """The registry could not be reached or kept failing (DNS, refused, timeouts, 5xx)."""
 
     exit_code = 5
-    default_hint = "check the host name and network; for a local registry without TLS use --plain-http"
+    default_hint = "check the host name, port and network, or reach the registry through --mirror HOST=ENDPOINT"
 
 
 class ContentError(LayerscopeError):

@@ -35,7 +35,8 @@ from layerscope.decompress import sniff
 from layerscope.errors import CorruptLayerError
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.oci import Compression, Descriptor
-from layerscope.tarwalk import BLOCK, TarWalker
+from layerscope.tarheader import BLOCK
+from layerscope.tarwalk import TarWalker
 
 __all__ = [
     "HEAD_BYTES",

@@ -109,6 +109,7 @@ class FleetSession:
             images=tuple(images),
             profile=session.profile.name if session.profile else None,
             baked=session.baked().references if session.has_baked_set else (),
+            baked_unresolved=session.baked().unresolved if session.has_baked_set else (),
         )
 
     def analyze(self, refs: Sequence[str]) -> AnalysisRun:

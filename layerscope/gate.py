@@ -1,4 +1,4 @@
-"""The pull gate behind `analyze --max-pull SIZE` and `report --fail-over SIZE` (exit 6 when exceeded). Pure.
+"""The pull gate behind `analyze --max-pull SIZE` and `report --max-pull SIZE` (exit 6 when exceeded). Pure.
 
 Rule: the gate is exceeded when **any one image** would pull more than the limit on the node — its
 `totals.pull_compressed_bytes`, the compressed bytes of the layers the baked set does not hold. A pod launch

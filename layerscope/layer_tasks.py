@@ -9,6 +9,7 @@ where tasks run and checks every answer (`check_results`) before it is used.
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from layerscope.errors import CorruptLayerError, LayerscopeError
-from layerscope.measure import measure_layer
+from layerscope.measure import measure_layer_indexed
 from layerscope.measurement import LayerMeasurement, check_layer
 from layerscope.observer import Observer
 from layerscope.oci import Descriptor, parse_descriptor
@@ -122,14 +123,19 @@ def measure_with(
             chunks = _reporting(chunks, desc.digest, observer)
         stream = iter(chunks)
         try:
-            result = measure_layer(stream, desc, expected_diff_id=task.diff_id)
+            result, file_index = measure_layer_indexed(
+                stream,
+                desc,
+                expected_diff_id=task.diff_id,
+                on_inflated=functools.partial(observer.layer_inflated, desc.digest) if observer is not None else None,
+            )
         except CorruptLayerError:
             # As in the analyzer: read to the end so the digest check can say whether the registry lied.
             for _ in stream:
                 pass
             raise
     if store is not None:
-        store.put(result)
+        store.put(result, file_index)
     return result
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 from layerscope.decompress import DEFAULT_ZSTD_MAX_WINDOW, MAGIC_BYTES, decompress, sniff
@@ -32,7 +32,7 @@ from layerscope.measurement import LayerMeasurement, SizeSource, diff_id_mismatc
 from layerscope.oci import Compression, Descriptor, layer_compression
 from layerscope.tarwalk import DEFAULT_MAX_ENTRIES, DEFAULT_MAX_HEADER_BYTES, TarWalker
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "measure_layer"]
+__all__ = ["DEFAULT_LIMITS", "Limits", "measure_layer", "measure_layer_indexed"]
 
 _MIB, _GIB = 1 << 20, 1 << 30
 #: Blobs smaller than this are measured on the calling thread (threads cost more than they save).
@@ -84,11 +84,35 @@ def measure_layer(
     expected_diff_id: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     algorithm: str | None = None,
+    on_inflated: Callable[[int], None] | None = None,
 ) -> LayerMeasurement:
     """Measure a layer blob streamed as *chunks*; check its diff_id against *expected_diff_id* if given.
 
-    The diff_id is hashed with *algorithm*, else that of *expected_diff_id*, else sha256.
+    The diff_id is hashed with *algorithm*, else that of *expected_diff_id*, else sha256. *on_inflated*
+    is told the size of each uncompressed piece once it is hashed and walked (progress, #18 item 16).
     """
+    return measure_layer_indexed(
+        chunks,
+        descriptor,
+        expected_diff_id=expected_diff_id,
+        limits=limits,
+        algorithm=algorithm,
+        index=False,
+        on_inflated=on_inflated,
+    )[0]
+
+
+def measure_layer_indexed(
+    chunks: Iterable[bytes],
+    descriptor: Descriptor,
+    *,
+    expected_diff_id: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    algorithm: str | None = None,
+    index: bool = True,
+    on_inflated: Callable[[int], None] | None = None,
+) -> tuple[LayerMeasurement, bytes | None]:
+    """`measure_layer`, and with *index* the layer's file index (tarindex.py) from the same pass (issue #15)."""
     if expected_diff_id is not None:
         parse_digest(expected_diff_id, what="expected diff_id")
     algorithm = algorithm or (expected_diff_id.partition(":")[0] if expected_diff_id else "sha256")
@@ -99,8 +123,8 @@ def measure_layer(
         head, stream = _peek(source, MAGIC_BYTES)
         compression = sniff(head)
         pieces = _bounded(decompress(compression, stream, zstd_max_window=limits.max_zstd_window_bytes), source, limits)
-        walker = TarWalker(max_entries=limits.max_entries, max_header_bytes=limits.max_header_bytes)
-        sink = _Sink(hasher_for(f"{algorithm}:"), walker)
+        walker = TarWalker(max_entries=limits.max_entries, max_header_bytes=limits.max_header_bytes, index=index)
+        sink = _Sink(hasher_for(f"{algorithm}:"), walker, on_inflated)
         try:
             if threaded:
                 _run_threaded(pieces, sink)
@@ -122,7 +146,7 @@ def measure_layer(
     diff_id = f"{algorithm}:{sink.hasher.hexdigest()}"
     if expected_diff_id is not None and diff_id != expected_diff_id:
         raise diff_id_mismatch(descriptor.digest, diff_id, expected_diff_id)
-    return LayerMeasurement(
+    measurement = LayerMeasurement(
         digest=descriptor.digest,
         compressed_bytes=source.count,
         size_source=SizeSource.MEASURED,
@@ -139,6 +163,7 @@ def measure_layer(
         windows_files_bytes=stats.windows_files_bytes,
         windows_hives_bytes=stats.windows_hives_bytes,
     )
+    return measurement, stats.file_index
 
 
 class _ReadAhead:
@@ -223,15 +248,18 @@ class _Counter:
 class _Sink:
     """The consumer side: hash and tar-walk each decompressed piece."""
 
-    def __init__(self, hasher: Hasher, walker: TarWalker) -> None:
+    def __init__(self, hasher: Hasher, walker: TarWalker, on_inflated: Callable[[int], None] | None = None) -> None:
         self.hasher = hasher
         self.walker = walker
         self.count = 0
+        self._on_inflated = on_inflated
 
     def feed(self, piece: bytes) -> None:
         self.count += len(piece)
         self.hasher.update(piece)
         self.walker.feed(piece)
+        if self._on_inflated is not None:
+            self._on_inflated(len(piece))
 
 
 def _peek(source: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:

@@ -19,8 +19,18 @@ class Observer(Protocol):
     def layer_progress(self, digest: str, nbytes: int) -> None:
         """*nbytes* more compressed bytes of a layer were read."""
 
+    def layer_inflated(self, digest: str, nbytes: int) -> None:
+        """*nbytes* more uncompressed (tar) bytes of a layer were measured.
+
+        The download can finish long before the measurement (a 4 MB layer may inflate to 4 GB): this is
+        the second stage of a layer's progress, so a run never looks finished while it still works (#18 item 16).
+        """
+
     def layer_done(self, digest: str) -> None:
         """A layer measurement finished (or failed)."""
+
+    def attached(self, subject: str, artifact: str | None) -> None:
+        """An analysis was attached to *subject* (`registry/repo@digest`) as *artifact*; None: one already was."""
 
     def warning(self, message: str) -> None:
         """Something the user should know that does not stop the run."""
@@ -38,7 +48,13 @@ class NullObserver:
     def layer_progress(self, digest: str, nbytes: int) -> None:
         """Ignore."""
 
+    def layer_inflated(self, digest: str, nbytes: int) -> None:
+        """Ignore."""
+
     def layer_done(self, digest: str) -> None:
+        """Ignore."""
+
+    def attached(self, subject: str, artifact: str | None) -> None:
         """Ignore."""
 
     def warning(self, message: str) -> None:

@@ -5,13 +5,23 @@ Grammar: https://github.com/distribution/reference/blob/main/reference.go. Pure:
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
 from layerscope.digest import is_digest
 from layerscope.errors import InvalidReference
 
-__all__ = ["DOCKER_HUB", "ImageReference", "LayoutReference", "Reference", "parse_reference"]
+__all__ = [
+    "DOCKER_HUB",
+    "ImageReference",
+    "LayoutReference",
+    "Reference",
+    "is_loopback_host",
+    "looks_like_file",
+    "parse_reference",
+    "split_host_port",
+]
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -29,6 +39,10 @@ _MAX_LABEL = 63
 _MAX_HOST = 253
 # `user:password@host/…` typed by mistake: shown masked in errors, never echoed (the reference may be logged).
 _USERINFO = re.compile(r"^((?:[a-zA-Z][a-zA-Z0-9+.-]*://)?)[^/@]*:[^/@]*@(?=[^@]*/)")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+#: Suffixes of the files a reference option also takes (pull lists, profiles, workloads): a missing
+#: `baked.txt` is a missing file, not the Docker Hub image `docker.io/library/baked.txt` (#18 item 8).
+_FILE_SUFFIXES = (".txt", ".list", ".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +80,8 @@ class ImageReference:
     @property
     def is_loopback(self) -> bool:
         """True when the registry host is on this machine (docker uses plain http there)."""
-        # The registry's own rule (issue #12): a prefix test took `localhost.evil.example` for this machine.
-        from layerscope.registry.config import is_loopback_host
-
+        # One rule for the registry client and references (issue #12): a prefix test took
+        # `localhost.evil.example` for this machine.
         return is_loopback_host(self.registry)
 
     @property
@@ -154,6 +167,11 @@ def _parse_layout(text: str, original: str) -> LayoutReference:
     return LayoutReference(path=path, tag=tag, digest=digest)
 
 
+def looks_like_file(text: str) -> bool:
+    """True when *text* reads as a file path rather than an image reference (./x, ../x, /x, ~/x, x.txt…)."""
+    return text.startswith(("./", "../", "/", "~", ".\\", "..\\")) or text.lower().endswith(_FILE_SUFFIXES)
+
+
 def parse_reference(text: str) -> Reference:
     """Parse *text* into a normalised reference; raise InvalidReference with a hint if malformed."""
     original = text
@@ -162,6 +180,18 @@ def parse_reference(text: str) -> Reference:
         raise InvalidReference(f"invalid reference {_shown(original)}")
     if text.startswith("oci:"):
         return _parse_layout(text, original)
+    # Two common slips get their own message (#18 item 13): a URL, and credentials typed into the name.
+    if _USERINFO.match(text):
+        raise InvalidReference(
+            f"credentials in reference {_shown(original)}",
+            hint="credentials go in `docker login HOST` (config.json) or REGISTRY_AUTH_FILE, never in the reference",
+        )
+    if _SCHEME.match(text):
+        scheme = text.split("://", 1)[0]
+        raise InvalidReference(
+            f"a reference has no URL scheme: {_shown(original)}",
+            hint=f"drop the '{scheme}://': write HOST/REPOSITORY[:TAG] (use --plain-http for a registry without TLS)",
+        )
     name, digest = _split_digest(text, original)
     tag = None
     last_slash = name.rfind("/")
@@ -191,3 +221,32 @@ def parse_reference(text: str) -> Reference:
     if tag is None and digest is None:
         tag = "latest"
     return ImageReference(registry=registry, repository=repository, tag=tag, digest=digest)
+
+
+def split_host_port(netloc: str) -> tuple[str, int | None]:
+    """Split `host[:port]` (IPv6 in brackets) into the bare host and the port."""
+    if netloc.startswith("["):
+        close = netloc.find("]")
+        host, rest = netloc[1:close], netloc[close + 1 :]
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    host, sep, port = netloc.rpartition(":")
+    if sep and port.isdigit() and ":" not in host:
+        return host, int(port)
+    return netloc, None
+
+
+def is_loopback_host(netloc: str) -> bool:
+    """True for the literal `localhost`, 127.0.0.0/8 and ::1, with or without a port."""
+    host, _ = split_host_port(netloc.lower())
+    # Only names that cannot leave this machine. `foo.localhost` is not one of them: RFC 6761 asks
+    # resolvers to keep it local, but a DNS server or search domain may answer with any address, and this
+    # decides plain http and whether credentials may go out in clear text (issue #12).
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    # ::ffff:127.0.0.1 is 127.0.0.1; Python before 3.13 says it is not loopback, so ask the IPv4 address.
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback

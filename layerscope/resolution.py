@@ -17,17 +17,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from layerscope.errors import NotFoundError, UnsupportedMediaTypeError
-from layerscope.oci import Descriptor, EntryKind, Index, Manifest, entry_kind, require_verifiable
+from layerscope.oci import Descriptor, EntryKind, ImageConfig, Index, Manifest, entry_kind, require_verifiable
 from layerscope.platforms import PlatformFilter
 from layerscope.reference import Reference
 
-if TYPE_CHECKING:
-    from layerscope.analysis import ResolvedImage
+__all__ = ["MAX_INDEX_DEPTH", "ResolvedImage", "index_images"]
 
-__all__ = ["MAX_INDEX_DEPTH", "index_images"]
+
+@dataclass(frozen=True, slots=True)
+class ResolvedImage:
+    """An image manifest with its config, before any layer is measured."""
+
+    ref: Reference
+    reference: str
+    index_digest: str | None
+    manifest: Manifest
+    config: ImageConfig
+
 
 #: Levels of nested indexes followed below the reference's own index (real images use one; a deeper
 #: chain is more likely a loop a registry built than an image anyone runs).

@@ -4,42 +4,79 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from layerscope.basematch import BaseMatch
 from layerscope.measurement import LayerMeasurement
 from layerscope.oci import Platform
 
-if TYPE_CHECKING:
-    from layerscope.catalog.match import BaseMatch
+__all__ = [
+    "DirSize",
+    "FileAt",
+    "ImageContents",
+    "ImageResult",
+    "LayerChanges",
+    "LayerResult",
+    "Totals",
+    "WastedFile",
+]
 
-# The node's view of an image (drift, warnings, launch) is plan/planned.py's `PlannedImage`, which composes an
-# `ImageResult`: the result types import nothing from plan/ (issue #13).
-__all__ = ["DriftInfo", "ImageResult", "LayerResult", "Totals"]
+
+# Where an image's bytes are (issue #15): computed by contents.py from the layers' file indexes.
 
 
 @dataclass(frozen=True, slots=True)
-class DriftInfo:
-    """The image's base is the baked base's channel but another monthly build (the JSON `drift`)."""
+class LayerChanges:
+    """What one layer did to the filesystem beneath it."""
 
-    baked_os_version: str | None
-    baked_month: str | None
-    image_os_version: str | None
-    image_month: str | None
-    bytes_to_pull: int | None
-    rebuild_on: str | None = None
-    layers: tuple[int, ...] = ()  # indexes of the image's base layers the node does not hold
+    added_files: int
+    modified_files: int
+    deleted_files: int
+    reclaimed_by_later_bytes: int | None  # None when a later layer has no index
 
-    @property
-    def message(self) -> str:
-        """One line for people."""
-        from layerscope.units import format_size
 
-        pull = format_size(self.bytes_to_pull) if self.bytes_to_pull is not None else "an unknown amount"
-        text = (
-            f"base {self.image_os_version} ({self.image_month or 'month unknown'}) differs from the baked "
-            f"{self.baked_os_version} ({self.baked_month or 'month unknown'}): {pull} of base layers are pulled"
-        )
-        return text + (f"; rebuild on {self.rebuild_on}" if self.rebuild_on else "")
+@dataclass(frozen=True, slots=True)
+class WastedFile:
+    """A path dive counts as wasted: the image layers (indexes) it appears in, and dive's bytes for it."""
+
+    path: str
+    layers: tuple[int, ...]
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileAt:
+    """A regular file of the final filesystem and the layer that wrote it."""
+
+    path: str
+    layer: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class DirSize:
+    """A directory of the final filesystem: bytes and regular files at and below it."""
+
+    path: str
+    bytes: int
+    files: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageContents:
+    """The `contents` of one image (JSON contract: README "Where the bytes are")."""
+
+    efficiency: float
+    wasted_bytes: int
+    reclaimable_bytes: int
+    scope: str  # "all-layers" | "indexed-layers"
+    indexed_layers: tuple[int, ...]
+    final_files: int
+    final_bytes: int
+    wasted: tuple[WastedFile, ...]
+    largest_files: tuple[FileAt, ...]
+    largest_dirs: tuple[DirSize, ...]
+    layers: tuple[LayerChanges | None, ...]  # one per image layer, None where it has no index
+    windows: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +155,7 @@ class ImageResult:
     config_digest: str
     layers: tuple[LayerResult, ...]
     base: BaseMatch | None = None
+    contents: ImageContents | None = None  # where the bytes are (issue #15), from the layers' file indexes
 
     @property
     def totals(self) -> Totals:

@@ -52,10 +52,10 @@ from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.reference import ImageReference
 
 if TYPE_CHECKING:
-    from layerscope.analysis import ResolvedImage
     from layerscope.fleet import FleetSession
     from layerscope.platforms import PlatformFilter
     from layerscope.registry import RegistryClient
+    from layerscope.resolution import ResolvedImage
 
 __all__ = [
     "Checkpoint",
@@ -241,6 +241,23 @@ def list_references(
     return refs
 
 
+def _check_matches(target: ScanTarget, patterns: Sequence[str], refs: Sequence[ImageReference], observer: Any) -> None:
+    """Warn about a --tags pattern that matched nothing; fail (exit 4) when nothing matched at all (#18 item 8).
+
+    A typo in a prefix or a pattern used to give an empty result with exit 0, indistinguishable from an
+    empty registry.
+    """
+    if not refs:
+        filters = f" with a tag matching {', '.join(repr(p) for p in patterns)}" if patterns else ""
+        raise NotFoundError(
+            f"no image of {target}{filters}",
+            hint="check the registry, the repository prefix and the --tags patterns (globs, e.g. 'v1.*')",
+        )
+    for pattern in patterns:
+        if not any(ref.tag is not None and _tag_wanted(ref.tag, [pattern]) for ref in refs):
+            observer.warning(f"--tags {pattern!r} matched no tag of {target}")
+
+
 # -- checkpoint ----------------------------------------------------------------------------------------
 
 
@@ -351,6 +368,7 @@ def scan(
     platform = session.settings.platform
     observer = session.observer
     refs = list_references(fleet.client, target, options.tags, options.page_size)
+    _check_matches(target, options.tags, refs, observer)
     checkpoint = Checkpoint(options.checkpoint or default_checkpoint_path(target, options, platform))
     if options.fresh:
         checkpoint.remove()

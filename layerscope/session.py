@@ -19,7 +19,7 @@ from layerscope.errors import UsageError
 from layerscope.observer import NullObserver, Observer
 from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.platforms import PlatformFilter, parse_platform_filter
-from layerscope.reference import parse_reference
+from layerscope.reference import looks_like_file, parse_reference
 from layerscope.registry.config import HostConfig, RegistryConfig, Timeouts
 from layerscope.source_routing import RoutingSource
 from layerscope.store import MeasurementStore
@@ -74,12 +74,19 @@ def parse_mirrors(values: Sequence[str]) -> dict[str, str]:
 
 def _baked_entries(values: Sequence[str]) -> list[BakedImage]:
     """`--baked` values: a reference, or a file of references (text pull list or JSON)."""
-    from layerscope.plan.profile import BakedImage, load_baked
+    from layerscope.plan.profile import BakedImage
+    from layerscope.plan.profile_files import load_baked
 
     entries: list[BakedImage] = []
     for value in values:
         if Path(value).is_file():
             entries.extend(BakedImage(reference=r, source=value) for r in load_baked(value))
+        elif looks_like_file(value):
+            raise UsageError(
+                f"--baked {value}: file not found",
+                hint="give an existing pull-list file, or an image reference such as"
+                " mcr.microsoft.com/windows/servercore:ltsc2019",
+            )
         else:
             parse_reference(value)  # a clear error for a typo rather than a failed lookup later
             entries.append(BakedImage(reference=value, source="--baked"))
@@ -94,9 +101,11 @@ class Session:
         self.observer = observer or NullObserver()
         self.profile: NodeProfile | None = None
         if settings.profile:
-            from layerscope.plan.profile import load_profile
+            from layerscope.plan.profile_files import load_profile
 
             self.profile = load_profile(settings.profile)
+        # Read and checked before any network use: a missing --baked file fails the run at once (#18 item 8).
+        self._extra_baked = _baked_entries(settings.baked)
         self.catalog: Catalog = load_catalog(settings.catalog_path)
         self.store = MeasurementStore(settings.store_path, self.observer)
         self.source = RoutingSource(settings.registry_config(), self.observer)
@@ -135,7 +144,7 @@ class Session:
             from layerscope.baked import resolve_baked
 
             entries = list(self.profile.baked) if self.profile else []
-            entries += _baked_entries(self.settings.baked)
+            entries += self._extra_baked
             platform = None
             if self.profile is not None and self.profile.os_version:
                 # The node pulls the variant of a multi-platform base that matches its own build.
@@ -224,10 +233,13 @@ class Session:
         return diff_images(a, b, node)
 
     def analyze(self, refs: Sequence[str]) -> AnalysisRun:
-        """The whole `analyze` result."""
-        images = self.images(refs)
+        """The whole `analyze` result, with each image's contents (issue #15: only `analyze` pays for them)."""
+        from layerscope.layer_index import with_contents
+
+        images = with_contents(self.images(refs), self.store)
         return AnalysisRun(
             images=tuple(images),
             profile=self.profile.name if self.profile else None,
             baked=self.baked().references if self.has_baked_set else (),
+            baked_unresolved=self.baked().unresolved if self.has_baked_set else (),
         )

@@ -12,6 +12,12 @@ Threads share one connection under one lock; each operation remembers which conn
 used, so when several threads hit the same corruption, one replaces the store and the others retry on the
 fresh one — no write is dropped because another thread recovered first (issue #12).
 Not to be confused with a node's image cache (DESIGN.md, "Words").
+
+Each exact measurement has its layer's file index beside it (issue #15), in table `file_indexes`: the
+zstd-compressed records of tarindex.py, with their format and a sha256, or NULL when the layer had none
+(a path the index cannot encode, or a measurement made without one). Schema 2 (issue #15): rows of schema 1
+were measured before the duplicate-path fix (issue #12 item 7) and have no index, so they are a silent miss
+(measured again and replaced, no warning per layer); a row of a *newer* schema is a miss with one warning.
 """
 
 from __future__ import annotations
@@ -32,10 +38,11 @@ from layerscope.digest import verify_bytes
 from layerscope.errors import ContentError, StoreError
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.observer import NullObserver, Observer
+from layerscope.tarindex import INDEX_FORMAT
 
 __all__ = ["SCHEMA_VERSION", "MeasurementStore", "default_store_path"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_MS = 30_000
 # Errors that mean "this file is not a (healthy) SQLite database": such a store is moved aside and started
 # afresh. Anything else (locked, read-only, a foreign database with its own `layers` table) is left alone.
@@ -95,6 +102,10 @@ def _checksum(record: str) -> str:
     return hashlib.sha256(record.encode()).hexdigest()
 
 
+def _sha256(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
 class MeasurementStore:
     """Thread-safe access to the on-disk store; `None` path means an in-memory store for one run."""
 
@@ -129,6 +140,10 @@ class MeasurementStore:
         # Manifests and configs by digest, so a digest-pinned re-analysis needs no request at all (issue 8).
         conn.execute(
             "CREATE TABLE IF NOT EXISTS contents (digest TEXT PRIMARY KEY, data BLOB NOT NULL, stored_at REAL NOT NULL)"
+        )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS file_indexes (digest TEXT PRIMARY KEY, format INTEGER NOT NULL, data BLOB,"
+            " checksum TEXT, stored_at REAL NOT NULL)"
         )
         return conn
 
@@ -233,6 +248,8 @@ class MeasurementStore:
         if row is None:
             return None
         schema, record, checksum = row
+        if isinstance(schema, int) and schema < SCHEMA_VERSION:
+            return None  # an older layerscope's row (no file index): measured again and replaced, silently
         if schema != SCHEMA_VERSION or not isinstance(record, str) or _checksum(record) != checksum:
             self._warn(f"ignoring a stored measurement of {digest[:19]}… that fails its checks")
             return None
@@ -245,9 +262,22 @@ class MeasurementStore:
             return None
         return replace(m, size_source=SizeSource.STORE)
 
-    def put(self, m: LayerMeasurement) -> None:
-        """Keep an exact measurement; estimates and catalog figures are never stored."""
+    def put(self, m: LayerMeasurement, file_index: bytes | None = None) -> None:
+        """Keep an exact measurement (with its layer's file index, if any); estimates are never stored."""
         if not m.exact:
+            return
+        # The index first: a process killed between the two writes leaves an index without a measurement
+        # (a miss, measured again), never a measurement whose index is missing.
+        index_row = (m.digest, INDEX_FORMAT, file_index, _sha256(file_index), time.time())
+        try:
+            self._run(
+                "INSERT OR REPLACE INTO file_indexes (digest, format, data, checksum, stored_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                index_row,
+                _nothing,
+            )
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"measurement store write failed ({exc}); results are not kept")
             return
         record = json.dumps(replace(m, size_source=SizeSource.MEASURED).to_dict(), sort_keys=True)
         row = (m.digest, m.diff_id, SCHEMA_VERSION, record, _checksum(record), time.time())
@@ -260,6 +290,21 @@ class MeasurementStore:
             )
         except sqlite3.DatabaseError as exc:
             self._warn(f"measurement store write failed ({exc}); results are not kept")
+
+    def get_index(self, digest: str) -> bytes | None:
+        """The stored file index of layer *digest* (checked against its sha256), or None when there is none."""
+        try:
+            row = self._run("SELECT format, data, checksum FROM file_indexes WHERE digest = ?", (digest,), _one)
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"measurement store read failed ({exc}); file index not available")
+            return None
+        if row is None or row[1] is None:
+            return None
+        fmt, data, checksum = row
+        if fmt != INDEX_FORMAT or not isinstance(data, bytes) or _sha256(data) != checksum:
+            self._warn(f"ignoring a stored file index of {digest[:19]}… that fails its checks")
+            return None
+        return data
 
     def get_content(self, digest: str) -> bytes | None:
         """A stored manifest or config, re-verified against its digest (a mismatch is a miss), or None."""
@@ -311,6 +356,7 @@ class MeasurementStore:
         cutoff = time.time() - older_than_seconds
         removed = self._query("DELETE FROM layers WHERE stored_at < ?", cutoff, fetch=lambda cur: int(cur.rowcount))
         self._query("DELETE FROM contents WHERE stored_at < ?", cutoff, fetch=_nothing)
+        self._query("DELETE FROM file_indexes WHERE digest NOT IN (SELECT digest FROM layers)", fetch=_nothing)
         self._query("PRAGMA wal_checkpoint(TRUNCATE)", fetch=_all)
         return removed
 

@@ -32,7 +32,7 @@ path before writing an entry unless both are directories — so counts and extra
 entry at each path: a file written twice counts once with its last size, and a later directory, symlink or
 hard link replaces an earlier file. Paths compare after cleaning (`./`, leading and trailing `/`, `//`,
 `.` and `..` segments). The walker remembers each path as a 64-bit fingerprint (Python's keyed SipHash of
-the cleaned path) and its last entry's kind and size in `_PathTable`: 16 bytes a slot, the table doubling
+the cleaned path) and its last entry's kind and size in `PathTable` (tarindex.py): 16 bytes a slot, the table doubling
 at 2/3 load, so 24–48 bytes per distinct path and 1.5x that while it grows — 8 MB for a 200,000-file
 Windows base layer, 32 MB (48 MB peak) at a million paths (measured: ~50 MiB more peak RSS and ~2 µs more
 per entry with a million distinct paths), bounded by `max_entries`. Limits, documented in README: two paths whose
@@ -40,31 +40,48 @@ fingerprints collide count as one (probability ~n²/2⁶⁵, about 3·10⁻⁸ f
 non-directory that replaces a directory leaves the entries below it counted (extraction removes them); a
 hard link to a file that is written again later counts 0 bytes (on disk it keeps the earlier data); paths
 compare case-sensitively (Windows layers extract to a case-insensitive file system).
+
+File index (issue #15): with `index=True` the walker also writes one record per entry (cleaned path, kind,
+extracted size, hard-link target from the ustar linkname, a pax `linkpath` or a GNU `K` record) into a
+zstd stream as it goes (tarindex.py), returned as `TarStats.file_index`: the same pass, the same last-wins
+rule, memory the compressed index (~8–30 bytes a file) and one 256 KiB batch.
 """
 
 from __future__ import annotations
 
-import posixpath
-from array import array
 from dataclasses import dataclass
 from zlib import adler32
 
 from layerscope.errors import CorruptLayerError
+from layerscope.tarheader import (
+    BLOCK,
+    DEFAULT_MAX_ENTRIES,
+    DEFAULT_MAX_HEADER_BYTES,
+    HIGH_BYTES,
+    MAX_INT64,
+    USTAR_MAGIC,
+    ZERO_BLOCK,
+    cstring,
+    merge_pax,
+    number,
+    padded,
+    parse_pax,
+)
+from layerscope.tarindex import (
+    K_DIR,
+    K_FILE,
+    K_LINK,
+    K_OPAQUE,
+    K_OTHER,
+    K_SYM,
+    K_WHITEOUT,
+    IndexWriter,
+    PathTable,
+    clean_path,
+    path_key,
+)
 
 __all__ = ["DEFAULT_MAX_ENTRIES", "DEFAULT_MAX_HEADER_BYTES", "TarStats", "TarWalker"]
-
-BLOCK = 512
-#: Go's archive/tar refuses pax and GNU long-name records over 1 MiB (maxSpecialFileSize); so do we.
-DEFAULT_MAX_HEADER_BYTES = 1 << 20
-#: Windows Server Core base layers hold a few hundred thousand headers (a pax header per file).
-DEFAULT_MAX_ENTRIES = 10_000_000
-
-#: Numeric fields beyond int64 are invalid (Go's archive/tar parseNumeric: ErrHeader), so never counted.
-_MAX_INT64 = (1 << 63) - 1
-_ZERO_BLOCK = bytes(BLOCK)
-_HIGH_BYTES = bytes(range(128, 256))
-_OCTAL_DIGITS = b"01234567"
-_USTAR_MAGIC = b"ustar\x00"
 
 # Typeflags, as ints (a bytes object indexes to ints).
 _REG, _AREG, _CONT = ord("0"), 0, ord("7")
@@ -74,10 +91,6 @@ _GNU_LONGNAME, _GNU_LONGLINK, _GNU_SPARSE = ord("L"), ord("K"), ord("S")
 _REGULAR = frozenset((_REG, _AREG, _CONT, _GNU_SPARSE))
 # Types Go's archive/tar reads no data for (isHeaderOnlyType), whatever the size field says.
 _HEADER_ONLY = frozenset((_LNK, _SYM, _CHR, _BLK, _DIR, _FIFO))
-
-# pax keys the walker needs; others (mtime, uname, MSWINDOWS.rawsd, …) are parsed and dropped so that a
-# chain of extension headers cannot grow memory.
-_PAX_KEYS = frozenset({b"path", b"size", b"GNU.sparse.name", b"GNU.sparse.size", b"GNU.sparse.realsize"})
 
 # Walker modes: what the next `_need` bytes are.
 _HEADER, _CAPTURE, _SPARSE_EXT, _ZERO, _END = range(5)
@@ -96,79 +109,19 @@ class TarStats:
     extracted_bytes: int
     windows_files_bytes: int | None
     windows_hives_bytes: int | None
-
-
-# What the last entry at a path left, stored with its size in _PathTable values (size * 8 + kind).
-_K_FILE, _K_DIR, _K_SYM, _K_LINK, _K_WHITEOUT, _K_OTHER = range(6)
-
-
-class _PathTable:
-    """Path fingerprint → `size * 8 + kind` of the last entry at that path: open addressing, linear probing.
-
-    Two int64 arrays instead of a dict: 16 bytes a slot against ~100 bytes a dict entry of int objects.
-    """
-
-    __slots__ = ("_keys", "_mask", "_used", "_values")
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._mask = capacity - 1
-        self._keys = array("q", (0,)) * capacity  # 0 marks an empty slot
-        self._values = array("q", (0,)) * capacity
-        self._used = 0
-
-    def swap(self, key: int, value: int) -> int | None:
-        """Store *value* for *key* (non-zero); return the value it replaces, or None for a new key."""
-        keys, mask = self._keys, self._mask
-        i = key & mask
-        while True:
-            k = keys[i]
-            if k == key:
-                old = self._values[i]
-                self._values[i] = value
-                return old
-            if k == 0:
-                keys[i] = key
-                self._values[i] = value
-                self._used += 1
-                if self._used * 3 > mask * 2:
-                    self._grow()
-                return None
-            i = (i + 1) & mask
-
-    def _grow(self) -> None:
-        keys, values = self._keys, self._values
-        capacity = 2 * (self._mask + 1)
-        self._mask = capacity - 1
-        self._keys = array("q", (0,)) * capacity
-        self._values = array("q", (0,)) * capacity
-        self._used = 0
-        for k, v in zip(keys, values, strict=True):
-            if k:
-                self.swap(k, v)
-
-
-def _path_key(name: bytes) -> int:
-    """The 64-bit fingerprint of a cleaned member path (never 0: 0 marks an empty slot)."""
-    if b"//" in name or b"/." in name or name.startswith(b".") or name.endswith(b"/"):
-        name = posixpath.normpath(b"/" + name).lstrip(b"/")
-    return hash(name) or 1
-
-
-def _padded(size: int) -> int:
-    return (size + BLOCK - 1) & ~(BLOCK - 1)
-
-
-def _cstring(field: bytes) -> bytes:
-    """A NUL-terminated header string (ustar: NUL-terminated unless it fills the field)."""
-    end = field.find(0)
-    return field if end < 0 else field[:end]
+    #: The layer's file index (tarindex.py) when the walker was asked for one and could encode every path.
+    file_index: bytes | None = None
 
 
 class TarWalker:
     """Counts a tar stream fed in pieces; raises CorruptLayerError for anything that is not valid tar."""
 
     def __init__(
-        self, *, max_entries: int = DEFAULT_MAX_ENTRIES, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
+        self,
+        *,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        index: bool = False,
     ) -> None:
         self._max_entries = max_entries
         self._max_header_bytes = max_header_bytes
@@ -183,6 +136,7 @@ class TarWalker:
         self._pending = False
         self._pax: dict[bytes, bytes] | None = None
         self._long_name: bytes | None = None
+        self._long_link: bytes | None = None
         self._globals: dict[bytes, bytes] = {}
         self._capture_type = 0
         self._capture_size = 0
@@ -195,7 +149,9 @@ class TarWalker:
         self.extracted_bytes = 0
         self._files_bytes = self._hives_bytes = 0
         self._saw_files = self._saw_hives = False
-        self._paths = _PathTable()
+        self._paths = PathTable()
+        #: With *index*: one record per entry, in the same pass (issue #15: no second read, no extraction).
+        self._index = IndexWriter() if index else None
 
     @property
     def headers(self) -> int:
@@ -259,6 +215,7 @@ class TarWalker:
             extracted_bytes=self.extracted_bytes,
             windows_files_bytes=self._files_bytes if windows else None,
             windows_hives_bytes=self._hives_bytes if windows else None,
+            file_index=None if self._index is None else self._index.finish(),
         )
 
     # -- blocks -------------------------------------------------------------------------------------
@@ -281,13 +238,13 @@ class TarWalker:
             if not piece[504]:
                 self._sparse_finish()
                 self._mode, self._need, self._skip = _HEADER, BLOCK, self._sparse_skip
-        elif piece == _ZERO_BLOCK:  # _ZERO: the second block of the end-of-archive marker
+        elif piece == ZERO_BLOCK:  # _ZERO: the second block of the end-of-archive marker
             self._mode = _END
         else:
             raise self._error("tar has a lone zero block followed by more headers")
 
     def _header(self, block: bytes) -> None:
-        if block == _ZERO_BLOCK:
+        if block == ZERO_BLOCK:
             if self._pending:
                 raise self._error("tar extension header is followed by the end-of-archive marker")
             self._mode = _ZERO
@@ -300,7 +257,7 @@ class TarWalker:
                 hint="a layer this large is unusual; raise Limits.max_entries if it is legitimate",
             )
         flag = block[156]
-        size = _number(block[124:136])
+        size = number(block[124:136])
         if size is None:
             raise self._error("tar header has an invalid size field")
         if flag in (_PAX, _PAX_GLOBAL, _GNU_LONGNAME, _GNU_LONGLINK):
@@ -311,9 +268,7 @@ class TarWalker:
                 )
             if flag != _PAX_GLOBAL:
                 self._pending = True
-            if flag == _GNU_LONGLINK:  # the link target is not needed: skip it
-                self._skip = _padded(size)
-            elif size:
+            if size:
                 self._mode, self._need = _CAPTURE, size
                 self._capture_type, self._capture_size = flag, size
             else:
@@ -325,15 +280,18 @@ class TarWalker:
         if flag is None:
             flag = self._capture_type
             self._mode, self._need = _HEADER, BLOCK
-            self._skip = _padded(self._capture_size) - self._capture_size
+            self._skip = padded(self._capture_size) - self._capture_size
         if flag == _GNU_LONGNAME:
-            self._long_name = _cstring(data)
+            self._long_name = cstring(data)
             return
-        records = _parse_pax(data)
+        if flag == _GNU_LONGLINK:  # a hard link's target, for the file index
+            self._long_link = cstring(data)
+            return
+        records = parse_pax(data)
         if records is None:
             raise self._error("tar pax extended header has a malformed record")
         if flag == _PAX_GLOBAL:
-            _merge(self._globals, records)
+            merge_pax(self._globals, records)
         else:
             if self._pax is None:
                 self._pax = {}
@@ -344,16 +302,16 @@ class TarWalker:
     def _member(self, block: bytes, flag: int, size: int) -> None:
         name = self._long_name
         if name is None:
-            name = _cstring(block[:100])
-            if block[257:263] == _USTAR_MAGIC:  # POSIX ustar / pax (and star): the name has a prefix
-                prefix = _cstring(block[345:476] if block[508:512] == b"tar\x00" else block[345:500])
+            name = cstring(block[:100])
+            if block[257:263] == USTAR_MAGIC:  # POSIX ustar / pax (and star): the name has a prefix
+                prefix = cstring(block[345:476] if block[508:512] == b"tar\x00" else block[345:500])
                 if prefix:
                     name = prefix + b"/" + name
         realsize = None
         pax = self._pax
         if self._globals:
             merged = dict(self._globals)
-            _merge(merged, pax or {})
+            merge_pax(merged, pax or {})
             pax = merged
         elif pax:
             pax = {k: v for k, v in pax.items() if v}
@@ -372,13 +330,14 @@ class TarWalker:
                 name = pax[b"GNU.sparse.name"]
         self._pax = None
         self._long_name = None
+        long_link, self._long_link = self._long_link, None
         self._pending = False
 
         if flag == _AREG and name.endswith(b"/"):
             flag = _DIR
-        skip = 0 if flag in _HEADER_ONLY else _padded(size)
+        skip = 0 if flag in _HEADER_ONLY else padded(size)
         if flag == _GNU_SPARSE:
-            realsize = _number(block[483:495])
+            realsize = number(block[483:495])
             if realsize is None:
                 raise self._error("tar GNU sparse header has an invalid realsize field")
             self._sparse_realsize, self._sparse_stored = realsize, size
@@ -403,40 +362,48 @@ class TarWalker:
         # OCI image-spec layer.md "Whiteouts": a basename starting with .wh. (including the opaque marker
         # .wh..wh..opq) deletes something in a lower layer; it is not a file and extracts to nothing.
         extracted = 0
-        if name.rstrip(b"/").rpartition(b"/")[2].startswith(b".wh."):
-            kind = _K_WHITEOUT
+        base = name.rstrip(b"/").rpartition(b"/")[2]
+        if base.startswith(b".wh."):
+            kind = K_OPAQUE if base == b".wh..wh..opq" else K_WHITEOUT
         elif flag in _REGULAR:
-            kind = _K_FILE
+            kind = K_FILE
             extracted = size if realsize is None else realsize
         elif flag == _DIR:
-            kind = _K_DIR
+            kind = K_DIR
         elif flag == _SYM:
-            kind = _K_SYM
+            kind = K_SYM
         elif flag == _LNK:
-            kind = _K_LINK
+            kind = K_LINK
         else:
-            kind = _K_OTHER
-        previous = self._paths.swap(_path_key(name), extracted * 8 + kind)
+            kind = K_OTHER
+        clean = clean_path(name)
+        index = self._index
+        if index is not None:
+            link = b""
+            if kind == K_LINK:
+                link = clean_path(long_link or (pax or {}).get(b"linkpath") or cstring(block[157:257]))
+            index.add(kind, extracted, clean, link)
+        previous = self._paths.swap(path_key(clean), extracted * 8 + kind)
         if previous is not None:  # the path was written before: extraction keeps only this entry
             self._count(previous & 7, previous >> 3, top, -1)
         self._count(kind, extracted, top, 1)
 
     def _count(self, kind: int, extracted: int, top: bytes, sign: int) -> None:
         """Add (sign 1) or take back (sign -1) one entry of *kind* and its extracted bytes."""
-        if kind == _K_FILE:
+        if kind == K_FILE:
             self.files += sign
             self.extracted_bytes += sign * extracted
             if top == b"Files":
                 self._files_bytes += sign * extracted
             elif top == b"Hives":
                 self._hives_bytes += sign * extracted
-        elif kind == _K_DIR:
+        elif kind == K_DIR:
             self.dirs += sign
-        elif kind == _K_SYM:
+        elif kind == K_SYM:
             self.symlinks += sign
-        elif kind == _K_LINK:
+        elif kind == K_LINK:
             self.hardlinks += sign
-        elif kind == _K_WHITEOUT:
+        elif kind in (K_WHITEOUT, K_OPAQUE):
             self.whiteouts += sign
         else:
             self.other_entries += sign
@@ -444,7 +411,7 @@ class TarWalker:
     # -- helpers ------------------------------------------------------------------------------------
 
     def _check_checksum(self, block: bytes) -> None:
-        stored = _number(block[148:156])
+        stored = number(block[148:156])
         field = block[148:156]
         # The checksum is the sum of the header bytes with the checksum field taken as eight spaces.
         # Summed by zlib.adler32, whose low half is 1 + the byte sum mod 65521 — exact for up to 256
@@ -454,7 +421,7 @@ class TarWalker:
         if stored == unsigned:
             return
         # Historic tars summed signed chars; GNU tar, Go and Python's tarfile accept both.
-        high = (BLOCK - len(block.translate(None, _HIGH_BYTES))) - (8 - len(field.translate(None, _HIGH_BYTES)))
+        high = (BLOCK - len(block.translate(None, HIGH_BYTES))) - (8 - len(field.translate(None, HIGH_BYTES)))
         if stored != unsigned - 256 * high:
             raise self._error(
                 "tar header checksum does not match" if stored is not None else "tar header is not valid",
@@ -466,7 +433,7 @@ class TarWalker:
         for i in range(0, len(area) - 23, 24):
             if area[i] == 0:
                 break  # the list ends at the first empty offset (GNU tar, BSD tar and Go alike)
-            offset, length = _number(area[i : i + 12]), _number(area[i + 12 : i + 24])
+            offset, length = number(area[i : i + 12]), number(area[i + 12 : i + 24])
             if offset is None or length is None:
                 raise self._error("tar GNU sparse map has an invalid number")
             if offset < self._sparse_end or offset + length > self._sparse_realsize:
@@ -487,7 +454,7 @@ class TarWalker:
         # pax numbers are decimal (POSIX pax "size"); Go rejects signs, negatives and more than int64.
         # The length check comes before int(): Python refuses to convert more than 4300 digits (ValueError).
         digits = value.lstrip(b"0") or b"0"
-        if not value.isdigit() or len(digits) > 19 or int(digits) > _MAX_INT64:
+        if not value.isdigit() or len(digits) > 19 or int(digits) > MAX_INT64:
             raise self._error(f"tar pax record {key}={value[:30]!r} is not a decimal number of at most 2**63-1")
         return int(digits)
 
@@ -496,56 +463,3 @@ class TarWalker:
         return CorruptLayerError(
             message + where, hint=hint or "the layer is not a valid tar stream (or was damaged in transit)"
         )
-
-
-def _number(field: bytes) -> int | None:
-    """A numeric header field (octal, or GNU base-256); None when it is malformed or negative."""
-    first = field[0]
-    if first & 0x80:
-        # GNU base-256: bit 7 marks binary, bit 6 is the sign (two's complement); negative is never valid.
-        if first & 0x40:
-            return None
-        value = int.from_bytes(field, "big") ^ (0x80 << (8 * (len(field) - 1)))
-        return value if value <= _MAX_INT64 else None
-    # Octal, padded with spaces or NULs on either side (Go trims both; tarfile cuts at the first NUL).
-    digits = field.strip(b" \x00")
-    if not digits:
-        return 0
-    if digits.strip(_OCTAL_DIGITS):
-        return None
-    return int(digits, 8)
-
-
-def _parse_pax(data: bytes) -> dict[bytes, bytes] | None:
-    """The records of a pax extended header we care about ("%d %s=%s\\n", length counts itself); None if bad."""
-    out: dict[bytes, bytes] = {}
-    pos = 0
-    end_all = len(data)
-    while pos < end_all:
-        if data[pos] == 0 and not data[pos:].strip(b"\x00"):
-            break  # some writers NUL-pad the record area; what follows the last record is padding only
-        space = data.find(b" ", pos, pos + 21)
-        if space <= pos:
-            return None
-        length_field = data[pos:space]
-        if not length_field.isdigit():
-            return None
-        end = pos + int(length_field)
-        if end > end_all or end <= space + 1 or data[end - 1] != 0x0A:
-            return None
-        key, eq, value = data[space + 1 : end - 1].partition(b"=")
-        if not eq or not key:
-            return None
-        if key in _PAX_KEYS:
-            out[key] = value
-        pos = end
-    return out
-
-
-def _merge(into: dict[bytes, bytes], records: dict[bytes, bytes]) -> None:
-    """Apply pax records: an empty value deletes the key (POSIX pax, "pax Extended Header")."""
-    for key, value in records.items():
-        if value:
-            into[key] = value
-        else:
-            into.pop(key, None)

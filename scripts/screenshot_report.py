@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _fleets(binary: str, sizes: list[int], out_dir: Path) -> int:
     from layerscope.plan.launch import LaunchParameters
-    from layerscope.plan.profile import load_profile
+    from layerscope.plan.profile_files import load_profile
     from layerscope.report.fleet_html import render_html
     from layerscope.report.model import build_report
     from tests.report.helpers import many_images

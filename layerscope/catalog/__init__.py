@@ -6,18 +6,11 @@ and is read once per process; `load()` adds the user's catalog ($XDG_DATA_HOME/l
 
 from __future__ import annotations
 
+from layerscope.basematch import BaseDrift, BaseLayer, BaseMatch
+from layerscope.catalog.drift import detect_drift, suggest_rebuild
+from layerscope.catalog.isolation import isolation_compatible
 from layerscope.catalog.load import default_user_path, load, load_shipped, save_user_entries
-from layerscope.catalog.match import (
-    BaseMatch,
-    Drift,
-    base_measurements,
-    declared_base,
-    detect_drift,
-    isolation_compatible,
-    match_base,
-    parse_history_label,
-    suggest_rebuild,
-)
+from layerscope.catalog.match import base_measurements, declared_base, match_base, parse_history_label
 from layerscope.catalog.model import (
     BUILD_CHANNELS,
     CHANNEL_BUILDS,
@@ -25,7 +18,6 @@ from layerscope.catalog.model import (
     FAMILY_IMAGES,
     BaseConfig,
     BaseImageSize,
-    BaseLayer,
     BaseRevision,
     Catalog,
     ExtractedEstimate,
@@ -41,12 +33,12 @@ __all__ = [
     "CHANNEL_TAGS",
     "FAMILY_IMAGES",
     "BaseConfig",
+    "BaseDrift",
     "BaseImageSize",
     "BaseLayer",
     "BaseMatch",
     "BaseRevision",
     "Catalog",
-    "Drift",
     "ExtractedEstimate",
     "IndexPin",
     "base_measurements",

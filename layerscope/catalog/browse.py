@@ -1,48 +1,48 @@
-"""What `catalog list` and `catalog show NAME` print, as JSON-able documents built from the catalog.
+"""What `catalog list` and `catalog show NAME` look up: the merged catalog with where each entry came from,
+its bases and revisions, and what a name (base, build or digest) selects.
 
-The documents are the `-o json` output (schemas `layerscope.catalog.list/v1` and `layerscope.catalog.show/v1`,
-documented in docs/cli-catalog-profile-diff.md); the table renderers in report/catalog_table.py read the
-same documents. `origin` tells where an entry came from: `shipped` (package data), `user` (the user catalog
-written by `catalog refresh`), or `shipped+user` (a shipped row the user catalog also has, e.g. with a
-diff_id it filled in). Building the documents is pure; `load_view` reads the catalog files.
+`origin` tells where an entry came from: `shipped` (package data), `user` (the user catalog written by
+`catalog refresh`), or `shipped+user` (a shipped row the user catalog also has, e.g. with a diff_id it filled
+in). `load_view` reads the catalog files; the queries are pure. The JSON documents are built in
+report/catalog_json.py, the tables in report/catalog_table.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from layerscope.basematch import BaseLayer
 from layerscope.catalog.load import default_user_path, load_shipped, read_user_file
 from layerscope.catalog.model import (
     BUILD_CHANNELS,
     CHANNEL_BUILDS,
     CHANNEL_TAGS,
     FAMILY_IMAGES,
-    BaseLayer,
+    FULL_VERSION,
     BaseRevision,
     Catalog,
     IndexPin,
     build_of,
 )
 from layerscope.errors import NotFoundError
+from layerscope.measurement import SizeSource
 
 __all__ = [
-    "LIST_SCHEMA",
-    "SHOW_SCHEMA",
+    "CatalogBase",
     "CatalogView",
+    "Found",
+    "Selection",
+    "base_name",
     "base_names",
-    "layer_detail",
-    "list_document",
+    "catalog_bases",
+    "extracted_figure",
     "load_view",
-    "show_document",
+    "select",
 ]
 
-LIST_SCHEMA = "layerscope.catalog.list/v1"
-SHOW_SCHEMA = "layerscope.catalog.show/v1"
-_FULL_VERSION = re.compile(r"10\.0\.\d+\.\d+")
 _HEX = re.compile(r"(?:sha256:)?([0-9a-f]{8,64})")
 _MIN_PREFIX = 8
 
@@ -109,107 +109,58 @@ def _revisions(catalog: Catalog, family: str, channel: str | None) -> tuple[Base
     return tuple(out)
 
 
-def _evidence(layer: BaseLayer) -> list[str]:
-    """What an image's layer can be matched by with this row (DESIGN.md "base layers")."""
-    return [name for name, value in (("digest", layer.digest), ("diff_id", layer.diff_id)) if value]
+@dataclass(frozen=True, slots=True)
+class CatalogBase:
+    """One base (family, channel) with its revisions, oldest first; channel None for rows whose channel is unknown."""
+
+    family: str
+    channel: str | None
+    revisions: tuple[BaseRevision, ...]
+
+    @property
+    def name(self) -> str:
+        """`servercore:ltsc2019`, or `servercore:unknown`."""
+        return base_name(self.family, self.channel)
 
 
-def _layer_summary(view: CatalogView, layer: BaseLayer) -> dict[str, Any]:
-    return {
-        "role": layer.role,
-        "digest": layer.digest,
-        "diff_id": layer.diff_id,
-        "compressed_bytes": layer.compressed_bytes,
-        "media_kind": layer.media_kind,
-        "os_version": layer.os_version,
-        "month": layer.month,
-        "evidence": _evidence(layer),
-        "registry_copy": layer.registry_copy,
-        "provenance_verified": layer.provenance_verified,
-        "origin": view.origin(layer),
-    }
+@dataclass(frozen=True, slots=True)
+class Found:
+    """An entry a name matched outside the listed revisions' layers (a pin, a config, a diff_id …)."""
+
+    what: str
+    digest: str
 
 
-def layer_detail(view: CatalogView, layer: BaseLayer) -> dict[str, Any]:
-    """Every field of a catalog layer, with the extracted size and where that figure comes from."""
-    extracted, size_source = view.catalog.extracted_bytes(layer)
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What `catalog show NAME` selected: revisions and the entries the name matched."""
+
+    name: str
+    kind: str  # base | build | digest
+    revisions: tuple[BaseRevision, ...]
+    matched: tuple[Found, ...]
+
+
+def extracted_figure(catalog: Catalog, layer: BaseLayer) -> tuple[int | None, SizeSource, str | None]:
+    """A layer's extracted bytes, where the figure comes from, and what it rests on (source or ratio)."""
+    extracted, size_source = catalog.extracted_bytes(layer)
     if layer.extracted_bytes is not None:
         basis = layer.extracted_source
     else:
-        est = view.catalog.estimate_for(layer.family, layer.channel)
+        est = catalog.estimate_for(layer.family, layer.channel)
         basis = f"ratio {est.ratio} x compressed bytes ({est.basis}; group {est.group})" if est and extracted else None
-    return {
-        **_layer_summary(view, layer),
-        "family": layer.family,
-        "channel": layer.channel,
-        "build": layer.build,
-        "history_label": layer.history_label,
-        "extracted_bytes": extracted,
-        "extracted_source": str(size_source),
-        "extracted_basis": basis,
-        "source": layer.source,
-        "diff_id_source": layer.diff_id_source,
-    }
+    return extracted, size_source, basis
 
 
-def _pin(view: CatalogView, pin: IndexPin) -> dict[str, Any]:
-    return {
-        "repository": pin.repository,
-        "tag": pin.tag,
-        "index_digest": pin.index_digest,
-        "date": pin.date,
-        "os_version": pin.os_version,
-        "os_version_source": pin.os_version_source,
-        "source": pin.source,
-        "origin": view.pin_origin(pin),
-    }
-
-
-def _revision(view: CatalogView, rev: BaseRevision, *, detail: bool) -> dict[str, Any]:
-    layers = [layer_detail(view, x) if detail else _layer_summary(view, x) for x in rev.layers]
-    return {
-        "family": rev.family,
-        "channel": rev.channel or None,
-        "image": FAMILY_IMAGES[rev.family],
-        "month": rev.month,
-        "os_version": rev.os_version,
-        "compressed_bytes": _total([x.compressed_bytes for x in rev.layers]) if rev.layers else None,
-        "layers": layers,
-        "pins": [_pin(view, p) if detail else {"tag": p.tag, "index_digest": p.index_digest, "date": p.date}
-                 for p in rev.pins],
-    }  # fmt: skip
-
-
-def _total(values: Sequence[int | None]) -> int | None:
-    """Sum, or None when a part is unknown (never a partial sum)."""
-    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
-
-
-def list_document(view: CatalogView) -> dict[str, Any]:
-    """`catalog list -o json`: every base (family, channel) with its revisions, oldest first."""
+def catalog_bases(catalog: Catalog) -> list[CatalogBase]:
+    """Every base (family, channel) the catalog has rows or pins for, with its revisions."""
     bases = []
     for family in FAMILY_IMAGES:
         for channel in _channels():
-            revisions = _revisions(view.catalog, family, channel)
-            if not revisions:
-                continue
-            bases.append(
-                {
-                    "name": base_name(family, channel),
-                    "family": family,
-                    "channel": channel,
-                    "image": FAMILY_IMAGES[family],
-                    "layers": sum(len(r.layers) for r in revisions),
-                    "revisions": [_revision(view, r, detail=False) for r in revisions],
-                }
-            )
-    return {
-        "schema": LIST_SCHEMA,
-        "user_catalog": view.user_path,
-        "layers": len(view.catalog.layers),
-        "pins": len(view.catalog.pins),
-        "bases": bases,
-    }
+            revisions = _revisions(catalog, family, channel)
+            if revisions:
+                bases.append(CatalogBase(family, channel, revisions))
+    return bases
 
 
 def base_name(family: str, channel: str | None) -> str:
@@ -263,46 +214,47 @@ def _all_revisions(catalog: Catalog) -> Iterable[BaseRevision]:
             yield from _revisions(catalog, family, channel)
 
 
-def _matches(view: CatalogView, hexpart: str) -> tuple[list[BaseRevision], list[dict[str, str]]]:
+def _matches(view: CatalogView, hexpart: str) -> tuple[list[BaseRevision], list[Found]]:
     """Revisions holding a layer, pin or config whose digest (or a layer's diff_id) starts with *hexpart*."""
     prefix = "sha256:" + hexpart
-    found: list[dict[str, str]] = []
+    found: list[Found] = []
     revisions: list[BaseRevision] = []
     for rev in _all_revisions(view.catalog):
         hit = False
         for layer in rev.layers:
             for what, value in (("layer digest", layer.digest), ("layer diff_id", layer.diff_id)):
                 if value and value.startswith(prefix):
-                    found.append({"what": what, "digest": value})
+                    found.append(Found(what, value))
                     hit = True
         for pin in rev.pins:
             if pin.index_digest.startswith(prefix):
-                found.append({"what": f"index pin {pin.repository}:{pin.tag} ({pin.date})", "digest": pin.index_digest})
+                found.append(Found(f"index pin {pin.repository}:{pin.tag} ({pin.date})", pin.index_digest))
                 hit = True
         if hit:
             revisions.append(rev)
     for cfg in view.catalog.configs:
         if cfg.digest.startswith(prefix):
-            found.append({"what": f"base config of {cfg.repository}:{cfg.tag} ({cfg.month or 'month unknown'})",
-                          "digest": cfg.digest})  # fmt: skip
+            found.append(
+                Found(f"base config of {cfg.repository}:{cfg.tag} ({cfg.month or 'month unknown'})", cfg.digest)
+            )
     # Pins of tags outside CHANNEL_TAGS (build tags from refresh) belong to no revision; list them too.
     for pin in view.catalog.pins:
         if pin.index_digest.startswith(prefix) and not any(pin in r.pins for r in revisions):
-            found.append({"what": f"index pin {pin.repository}:{pin.tag} ({pin.date})", "digest": pin.index_digest})
+            found.append(Found(f"index pin {pin.repository}:{pin.tag} ({pin.date})", pin.index_digest))
     return revisions, found
 
 
-def show_document(view: CatalogView, name: str) -> dict[str, Any]:
-    """`catalog show NAME -o json`; NotFoundError (exit 4) with the known names when nothing matches."""
+def select(view: CatalogView, name: str) -> Selection:
+    """What NAME selects (a base, a build or a digest); NotFoundError (exit 4) with the known names when nothing."""
     text = name.strip().lower()
     revisions: list[BaseRevision] = []
-    matched: list[dict[str, str]] = []
+    matched: list[Found] = []
     kind = "base"
     bases = _select_bases(text)
     if bases is not None:
         for family, channel in bases:
             revisions.extend(_revisions(view.catalog, family, channel))
-    elif _FULL_VERSION.fullmatch(build := text.rpartition(":")[2]) and (
+    elif FULL_VERSION.fullmatch(build := text.rpartition(":")[2]) and (
         ":" not in text or _family(text.rpartition(":")[0]) is not None
     ):
         kind = "build"
@@ -322,7 +274,7 @@ def show_document(view: CatalogView, name: str) -> dict[str, Any]:
             and (only_family is None or p.repository.endswith(f"/{only_family}"))
             and not any(p in r.pins for r in revisions)
         ]
-        matched = [{"what": f"index pin {p.repository}:{p.tag} ({p.date})", "digest": p.index_digest} for p in pins]
+        matched = [Found(f"index pin {p.repository}:{p.tag} ({p.date})", p.index_digest) for p in pins]
     elif (m := _HEX.fullmatch(text)) is not None:
         kind = "digest"
         revisions, matched = _matches(view, m[1])
@@ -334,11 +286,4 @@ def show_document(view: CatalogView, name: str) -> dict[str, Any]:
                 f"or a digest (sha256:… or at least {_MIN_PREFIX} hex digits); 'layerscope catalog list' shows them"
             ),
         )
-    return {
-        "schema": SHOW_SCHEMA,
-        "name": name,
-        "kind": kind,
-        "user_catalog": view.user_path,
-        "matched": matched,
-        "revisions": [_revision(view, r, detail=True) for r in revisions],
-    }
+    return Selection(name, kind, tuple(revisions), tuple(matched))

@@ -26,6 +26,7 @@ from layerscope.catalog.model import (
     BUILD_CHANNELS,
     CHANNEL_BUILDS,
     FAMILIES,
+    FULL_VERSION,
     MEDIA_KINDS,
     REGISTRY_COPIES,
     ROLES,
@@ -35,6 +36,8 @@ from layerscope.catalog.model import (
     Catalog,
     ExtractedEstimate,
     IndexPin,
+    merge_layers,
+    merge_pins,
 )
 from layerscope.errors import CatalogError
 
@@ -43,8 +46,6 @@ __all__ = [
     "default_user_path",
     "load",
     "load_shipped",
-    "merge_layers",
-    "merge_pins",
     "read_user_file",
     "save_user_entries",
     "validate_layer",
@@ -54,7 +55,6 @@ USER_SCHEMA = "layerscope.catalog/v1"
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _DATE = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])")
-_OS_VERSION = re.compile(r"10\.0\.\d+\.\d+")
 _LAYER_FIELDS = {f.name for f in dataclasses.fields(BaseLayer)}
 _PIN_FIELDS = {f.name for f in dataclasses.fields(IndexPin)}
 _INT_FIELDS = ("build", "compressed_bytes", "extracted_bytes")
@@ -100,7 +100,7 @@ def validate_layer(layer: BaseLayer, where: str) -> None:
             problems.append(f"{name} must be a positive whole number")
     if layer.month is not None and not _MONTH.fullmatch(layer.month):
         problems.append(f"month {layer.month!r} is not YYYY-MM")
-    if layer.os_version is not None and not _OS_VERSION.fullmatch(layer.os_version):
+    if layer.os_version is not None and not FULL_VERSION.fullmatch(layer.os_version):
         problems.append(f"os_version {layer.os_version!r} is not 10.0.BUILD.UBR")
     if layer.media_kind not in MEDIA_KINDS:
         problems.append(f"unknown media kind {layer.media_kind!r}")
@@ -203,7 +203,7 @@ def _validate_pin(pin: IndexPin, where: str) -> None:
         raise CatalogError(f"{where}: index digest {pin.index_digest!r} is not sha256:<64 hex>")
     if not _DATE.fullmatch(pin.date):
         raise CatalogError(f"{where}: date {pin.date!r} is not YYYY-MM-DD")
-    if pin.os_version is not None and not _OS_VERSION.fullmatch(pin.os_version):
+    if pin.os_version is not None and not FULL_VERSION.fullmatch(pin.os_version):
         raise CatalogError(f"{where}: os_version {pin.os_version!r} is not 10.0.BUILD.UBR")
     if not pin.repository or not pin.tag or not pin.source.strip():
         raise CatalogError(f"{where}: repository, tag and source are required")
@@ -241,7 +241,7 @@ def _config_rows() -> list[BaseConfig]:
 def _os_versions() -> Mapping[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     for n, r in _rows("os-versions.csv"):
-        if not _OS_VERSION.fullmatch(r["os_version"]) or not _MONTH.fullmatch(r["month"]):
+        if not FULL_VERSION.fullmatch(r["os_version"]) or not _MONTH.fullmatch(r["month"]):
             raise CatalogError(f"os-versions.csv line {n}: bad os_version or month")
         if r["os_version"] in out:
             raise CatalogError(f"os-versions.csv line {n}: {r['os_version']} is listed twice")
@@ -350,58 +350,6 @@ def read_user_file(path: str | Path) -> tuple[list[BaseLayer], list[IndexPin]]:
     layers = [_layer_from_dict(d, f"{p} layer {i}") for i, d in enumerate(layers_doc)]
     pins = [_pin_from_dict(d, f"{p} pin {i}") for i, d in enumerate(pins_doc)]
     return layers, pins
-
-
-def _compatible(a: BaseLayer, b: BaseLayer) -> bool:
-    """Same meaning: same family, and channel/role equal where both are known."""
-    return (
-        a.family == b.family
-        and (a.channel is None or b.channel is None or a.channel == b.channel)
-        and (a.role is None or b.role is None or a.role == b.role)
-    )
-
-
-def _fill(a: BaseLayer, b: BaseLayer) -> BaseLayer:
-    """*a* with its empty fields filled from *b*; sources joined."""
-    changes: dict[str, Any] = {}
-    for name in _LAYER_FIELDS - {"source"}:
-        if getattr(a, name) is None and getattr(b, name) is not None:
-            changes[name] = getattr(b, name)
-    if changes and b.source not in a.source:
-        changes["source"] = f"{a.source}; {b.source}"
-    return dataclasses.replace(a, **changes) if changes else a
-
-
-def merge_layers(base: Iterable[BaseLayer], extra: Iterable[BaseLayer]) -> tuple[BaseLayer, ...]:
-    """*base* plus *extra*: a known digest/diff_id must mean the same base layer, and only fills blanks."""
-    out = list(base)
-    index = {layer.key: i for i, layer in enumerate(out)}
-    for layer in extra:
-        i = index.get(layer.key)
-        if i is None:
-            index[layer.key] = len(out)
-            out.append(layer)
-            continue
-        if not _compatible(out[i], layer):
-            raise CatalogError(
-                f"catalog entry {layer.key[:19]}… says {layer.family}/{layer.channel}/{layer.role}, "
-                f"but the catalog already has it as {out[i].family}/{out[i].channel}/{out[i].role}",
-                hint="the user catalog disagrees with the shipped one; delete it and run 'layerscope catalog refresh'",
-            )
-        out[i] = _fill(out[i], layer)
-    return tuple(out)
-
-
-def merge_pins(base: Iterable[IndexPin], extra: Iterable[IndexPin]) -> tuple[IndexPin, ...]:
-    """*base* plus the pins of *extra* not already present (same repository, tag, digest and date)."""
-    out = list(base)
-    seen = {(p.repository, p.tag, p.index_digest, p.date) for p in out}
-    for p in extra:
-        key = (p.repository, p.tag, p.index_digest, p.date)
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return tuple(out)
 
 
 def load(user_path: str | Path | None = None, *, include_user: bool = True) -> Catalog:

@@ -1,17 +1,21 @@
 """The Windows base catalog as frozen data: known base layers, MCR index pins, size figures, lookups.
 
 Every record keeps the `source` of the reference row it came from (see data/README.md). Nothing here
-guesses: a value the reference data does not give is None. Pure: no I/O (loading is in load.py).
+guesses: a value the reference data does not give is None. Pure: no I/O (loading is in load.py);
+the merge rules for user entries live here so that `Catalog.merged` needs no loader.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
-from layerscope.errors import UnsupportedMediaTypeError
+from layerscope.basematch import BaseLayer
+from layerscope.errors import CatalogError, UnsupportedMediaTypeError
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.oci import Compression, Descriptor, layer_compression
 
@@ -20,6 +24,8 @@ __all__ = [
     "CHANNEL_BUILDS",
     "CHANNEL_TAGS",
     "FAMILY_IMAGES",
+    "FULL_VERSION",
+    "VERSION",
     "BaseConfig",
     "BaseImageSize",
     "BaseLayer",
@@ -29,7 +35,10 @@ __all__ = [
     "IndexPin",
     "build_of",
     "channel_of",
+    "compatible",
     "family_of_image",
+    "merge_layers",
+    "merge_pins",
 ]
 
 #: LTSC build number -> channel (Microsoft base-image-lifecycle.md: 2016=14393, 2019=17763 (1809),
@@ -59,14 +68,16 @@ FAMILIES = ("servercore", "nanoserver")
 ROLES = ("base", "update", "single")
 MEDIA_KINDS = ("foreign", "rootfs.diff", "unknown")
 REGISTRY_COPIES = ("mcr", "dockerhub", "unknown")
-_VERSION = re.compile(r"10\.0\.(\d+)(?:\.(\d+))?")
+#: A Windows version `10.0.BUILD[.UBR]` (groups: build, UBR or None) and the full `10.0.BUILD.UBR`.
+VERSION = re.compile(r"10\.0\.(\d+)(?:\.(\d+))?")
+FULL_VERSION = re.compile(r"10\.0\.(\d+)\.(\d+)")
 
 
 def build_of(os_version: str | None) -> int | None:
     """The build number of a Windows version `10.0.BUILD[.UBR]`, else None."""
     if not os_version:
         return None
-    m = _VERSION.fullmatch(os_version.strip())
+    m = VERSION.fullmatch(os_version.strip())
     return int(m[1]) if m else None
 
 
@@ -85,40 +96,7 @@ def family_of_image(repository: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class BaseLayer:
-    """One known Windows base layer (a row of base-layers.csv, or a diff_id-only fact)."""
-
-    family: str
-    channel: str | None
-    build: int | None
-    role: str | None  # base | update | single | None (cannot tell)
-    digest: str | None  # compressed blob digest; None for a layer known only by diff_id
-    compressed_bytes: int | None
-    media_kind: str  # foreign | rootfs.diff | unknown
-    history_label: str | None
-    os_version: str | None  # os.version of the image the layer was seen in
-    month: str | None  # YYYY-MM of that observation
-    registry_copy: str  # mcr | dockerhub | unknown
-    provenance_verified: str  # yes | low
-    source: str
-    diff_id: str | None = None
-    diff_id_source: str | None = None
-    extracted_bytes: int | None = None  # a published figure from the reference data
-    extracted_source: str | None = None
-    # "exact" when the figure was given in bytes (size_source `catalog`); "rounded" for a figure such as
-    # "2.76 GB" (`catalog-approx`). None (a user catalog that does not say) is taken as rounded.
-    extracted_precision: str | None = None
-
-    @property
-    def image(self) -> str:
-        """The MCR repository of this layer's family."""
-        return FAMILY_IMAGES[self.family]
-
-    @property
-    def key(self) -> str:
-        """The digest, or the diff_id for a layer known only by diff_id."""
-        return self.digest or self.diff_id or ""
+_LAYER_FIELDS = frozenset(f.name for f in dataclasses.fields(BaseLayer))
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,9 +332,7 @@ class Catalog:
         )
 
     def merged(self, layers: Iterable[BaseLayer], pins: Iterable[IndexPin] = ()) -> Catalog:
-        """A catalog with *layers*/*pins* added; see load.merge_layers for the conflict rules."""
-        from layerscope.catalog.load import merge_layers, merge_pins
-
+        """A catalog with *layers*/*pins* added; see merge_layers for the conflict rules."""
         merged_layers = merge_layers(self.layers, layers)
         # A refreshed revision dates its own build (the update or single layer's month), so that an image
         # matched on it reports its month; a build the shipped data already dates keeps that source.
@@ -372,3 +348,56 @@ class Catalog:
             os_versions=os_versions,
             estimates=self.estimates,
         )
+
+
+def compatible(a: BaseLayer, b: BaseLayer) -> bool:
+    """Whether two rows for one digest/diff_id can mean the same base layer: same family, and channel/role
+    equal where both are known."""
+    return (
+        a.family == b.family
+        and (a.channel is None or b.channel is None or a.channel == b.channel)
+        and (a.role is None or b.role is None or a.role == b.role)
+    )
+
+
+def _fill(a: BaseLayer, b: BaseLayer) -> BaseLayer:
+    """*a* with its empty fields filled from *b*; sources joined."""
+    changes: dict[str, Any] = {}
+    for name in _LAYER_FIELDS - {"source"}:
+        if getattr(a, name) is None and getattr(b, name) is not None:
+            changes[name] = getattr(b, name)
+    if changes and b.source not in a.source:
+        changes["source"] = f"{a.source}; {b.source}"
+    return dataclasses.replace(a, **changes) if changes else a
+
+
+def merge_layers(base: Iterable[BaseLayer], extra: Iterable[BaseLayer]) -> tuple[BaseLayer, ...]:
+    """*base* plus *extra*: a known digest/diff_id must mean the same base layer, and only fills blanks."""
+    out = list(base)
+    index = {layer.key: i for i, layer in enumerate(out)}
+    for layer in extra:
+        i = index.get(layer.key)
+        if i is None:
+            index[layer.key] = len(out)
+            out.append(layer)
+            continue
+        if not compatible(out[i], layer):
+            raise CatalogError(
+                f"catalog entry {layer.key[:19]}… says {layer.family}/{layer.channel}/{layer.role}, "
+                f"but the catalog already has it as {out[i].family}/{out[i].channel}/{out[i].role}",
+                hint="the user catalog disagrees with the shipped one; delete it and run 'layerscope catalog refresh'",
+            )
+        out[i] = _fill(out[i], layer)
+    return tuple(out)
+
+
+def merge_pins(base: Iterable[IndexPin], extra: Iterable[IndexPin]) -> tuple[IndexPin, ...]:
+    """*base* plus the pins of *extra* not already present (same repository, tag, digest and date)."""
+    out = list(base)
+    seen = {(p.repository, p.tag, p.index_digest, p.date) for p in out}
+    for p in extra:
+        key = (p.repository, p.tag, p.index_digest, p.date)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return tuple(out)

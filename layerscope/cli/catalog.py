@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
 
 import click
 
 from layerscope.cli.app import StderrObserver, cli, errors
 from layerscope.cli.commands import registry_options
+from layerscope.cli.formats import CATALOG_FORMAT_OPTION as FORMAT_OPTION
+from layerscope.cli.windows import catalog_amis, catalog_when
+from layerscope.report import CatalogFormat
 
 _CATALOG_OPTION = click.option(
     "--catalog",
@@ -17,13 +19,6 @@ _CATALOG_OPTION = click.option(
     type=click.Path(dir_okay=False),
     help="User catalog file (default: $XDG_DATA_HOME/layerscope/catalog.json).",
 )
-_FORMAT_OPTION = click.option(
-    "-o", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
-
-
-def _json(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2) + "\n"
 
 
 @cli.group()
@@ -32,30 +27,33 @@ def catalog() -> None:
 
 
 @catalog.command("list")
-@_FORMAT_OPTION
+@FORMAT_OPTION
 @_CATALOG_OPTION
 def catalog_list(fmt: str, catalog_path: str | None) -> None:
     """Known bases by image and channel, with their monthly revisions and layers."""
     with errors():
-        from layerscope.catalog.browse import list_document, load_view
+        from layerscope.catalog.browse import load_view
+        from layerscope.report.catalog_json import dump, list_document
         from layerscope.report.catalog_table import render_list
 
         doc = list_document(load_view(catalog_path))
-        click.echo(_json(doc) if fmt == "json" else render_list(doc), nl=False)
+        click.echo(dump(doc) if fmt == CatalogFormat.JSON else render_list(doc), nl=False)
 
 
 @catalog.command("show")
 @click.argument("name")
-@_FORMAT_OPTION
+@FORMAT_OPTION
 @_CATALOG_OPTION
 def catalog_show(name: str, fmt: str, catalog_path: str | None) -> None:
     """Every revision and layer of NAME: a base (servercore:ltsc2019), a build (10.0.17763.2928) or a digest."""
     with errors():
-        from layerscope.catalog.browse import load_view, show_document
+        from layerscope.catalog.browse import load_view, select
+        from layerscope.report.catalog_json import dump, show_document
         from layerscope.report.catalog_table import render_show
 
-        doc = show_document(load_view(catalog_path), name)
-        click.echo(_json(doc) if fmt == "json" else render_show(doc), nl=False)
+        view = load_view(catalog_path)
+        doc = show_document(view, select(view, name))
+        click.echo(dump(doc) if fmt == CatalogFormat.JSON else render_show(doc), nl=False)
 
 
 @catalog.command("refresh")
@@ -87,7 +85,7 @@ def catalog_show(name: str, fmt: str, catalog_path: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be added; do not write the user catalog.")
 @registry_options
 @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True, help="Tags read at once.")
-@_FORMAT_OPTION
+@FORMAT_OPTION
 @_CATALOG_OPTION
 def catalog_refresh(
     registry: str,
@@ -105,8 +103,9 @@ def catalog_refresh(
     """Add base layers and index pins to the user catalog from a registry, reading configs only (no layers)."""
     with errors():
         from layerscope.catalog import load, save_user_entries
-        from layerscope.catalog.refresh import DEFAULT_REPOSITORIES, refresh_catalog
+        from layerscope.catalog.refresh import DEFAULT_REPOSITORIES, refresh_catalog, require_images
         from layerscope.registry import DockerCredentialStore, RegistryClient
+        from layerscope.report.catalog_json import dump, refresh_document
         from layerscope.report.catalog_table import render_refresh
         from layerscope.session import Settings, parse_mirrors
 
@@ -114,8 +113,6 @@ def catalog_refresh(
         settings = Settings(mirrors=parse_mirrors(mirror), plain_http=plain_http, timeout=timeout)
         observer = StderrObserver(progress=False)
         credentials = DockerCredentialStore()
-        from pathlib import Path
-
         # A --catalog file that does not exist yet is where this refresh starts the user catalog.
         exists = catalog_path is None or Path(catalog_path).exists()
         current = load(catalog_path) if exists else load(include_user=False)
@@ -133,30 +130,12 @@ def catalog_refresh(
             )
         for message in credentials.warnings:
             observer.warning(message)
-        _check_found(result.tags_selected, bool(result.images), patterns, result.skipped)
+        require_images(result, patterns)
         saved = None if dry_run else str(save_user_entries(result.layers, result.pins, catalog_path))
-        doc = result.to_json()
-        if fmt == "json":
-            doc["saved_to"] = saved
-            click.echo(_json(doc), nl=False)
-        else:
-            click.echo(render_refresh(doc, saved), nl=False)
+        doc = refresh_document(result, saved)
+        click.echo(dump(doc) if fmt == CatalogFormat.JSON else render_refresh(doc, saved), nl=False)
 
 
-def _check_found(selected: int, found: bool, patterns: Sequence[str], skipped: Sequence[Any]) -> None:
-    """Fail (nothing saved) when no tag matched, or no base image could be read."""
-    from layerscope.catalog.refresh import default_tag_patterns
-    from layerscope.errors import CatalogError, NotFoundError
-
-    if selected == 0:
-        wanted = ", ".join(patterns or default_tag_patterns())
-        raise NotFoundError(f"no tag matches {wanted}", hint="list the repository's tags, then pass --tags PATTERN")
-    if not found:
-        raise CatalogError(
-            f"none of the {selected} tags held a Windows base image that could be read ({len(skipped)} skipped)",
-            hint="see the warnings above; nothing was saved",
-        )
-
-
-# `catalog when|amis` live in their own module (issue #14); importing it registers them on this group.
-import layerscope.cli.windows  # noqa: E402, F401
+# `catalog when|amis` live in their own module (issue #14).
+catalog.add_command(catalog_when)
+catalog.add_command(catalog_amis)

@@ -10,12 +10,22 @@ import click
 
 from layerscope.cli.app import StderrObserver, cli, errors, open_store
 from layerscope.cli.fleet import fleet_options, pop_fleet_options
-from layerscope.cli.gate import SIZE, enforce_gate
+from layerscope.cli.formats import choose_format, output_options
+from layerscope.cli.gate import SIZE, WASTE, enforce_gate
 
 if TYPE_CHECKING:
     from layerscope.session import Settings as Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: The store's default, as store.default_store_path() computes it (#18 item 12).
+STORE_HELP = (
+    "Measurement store file [default: $LAYERSCOPE_STORE, else $XDG_CACHE_HOME/layerscope/measurements.sqlite3,"
+    " i.e. ~/.cache/layerscope/measurements.sqlite3]."
+)
+
+#: `analyze` and `scan` -o choices.
+ANALYSIS_FORMATS = ("table", "json", "csv", "markdown")
 
 
 #: How to reach registries: shared by every command that talks to one (settings_options, catalog refresh).
@@ -45,7 +55,11 @@ def registry_options(f: F) -> F:
 def settings_options(f: F) -> F:
     """Options shared by every command that reads images (analyze, report, recommend, pull-list)."""
     options = [
-        click.option("--platform", "platform", help="OS/ARCH[/VARIANT][:OS_VERSION_PREFIX] of an index to analyse."),
+        click.option(
+            "--platform",
+            "platform",
+            help="OS/ARCH[/VARIANT][:OS_VERSION_PREFIX] of an index to analyse (one; not repeatable; default: all).",
+        ),
         click.option("--profile", help="Node profile: a shipped name (see `profile list`) or a YAML/JSON file."),
         click.option(
             "--baked",
@@ -56,8 +70,12 @@ def settings_options(f: F) -> F:
         *REGISTRY_OPTIONS,
         click.option("--no-progress", is_flag=True, help="No progress bars (they only show on a terminal anyway)."),
         click.option("--no-store", is_flag=True, help="Do not read or write the measurement store."),
-        click.option("--store", "store_path", type=click.Path(dir_okay=False), help="Measurement store file."),
-        click.option("--concurrency", type=click.IntRange(1, 64), help="Layers measured at once (default 4)."),
+        click.option("--store", "store_path", type=click.Path(dir_okay=False), help=STORE_HELP),
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 64),
+            help="Layers measured at once (default: $LAYERSCOPE_CONCURRENCY, else 4).",
+        ),
         click.option(
             "--exact/--estimate",
             default=True,
@@ -78,6 +96,20 @@ def settings_options(f: F) -> F:
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def with_warnings(run: Any, observer: StderrObserver) -> Any:
+    """*run* (an AnalysisRun) with the run's warnings in its document, and its images' warnings on stderr.
+
+    Every warning reaches both places whichever format is chosen (#18 item 1): a warning printed during
+    the run (an unresolved baked image) joins the JSON `warnings`; one that belongs to an image (it cannot
+    run with process isolation) is in the image's `warnings` and now on stderr too.
+    """
+    from dataclasses import replace
+
+    observer.image_warnings(run.images)
+    extra = tuple(w for w in observer.recorded if w not in run.warnings)
+    return replace(run, warnings=(*run.warnings, *extra))
 
 
 def build_settings(options: dict[str, Any]) -> Settings:
@@ -108,14 +140,33 @@ def build_settings(options: dict[str, Any]) -> Settings:
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @settings_options
 @fleet_options
-@click.option(
-    "-o", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table", show_default=True
-)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
+@output_options(ANALYSIS_FORMATS, "table")
 @click.option(
     "--max-pull", type=SIZE, metavar="SIZE", help="Exit 6 when an image pulls more than SIZE beyond the baked set."
 )
-def analyze(refs: Sequence[str], fmt: str, output: str | None, max_pull: int | None, **options: Any) -> None:
+@click.option("--contents", is_flag=True, help="Table output: add where the bytes are (largest paths, waste).")
+@click.option(
+    "--max-waste",
+    type=WASTE,
+    metavar="SIZE|PCT",
+    help="Exit 6 when an image wastes (dive's wasted bytes) more than SIZE, or PCT% of its layers' bytes.",
+)
+@click.option(
+    "--min-efficiency",
+    type=click.FloatRange(0, 1),
+    metavar="F",
+    help="Exit 6 when an image's efficiency (dive's score, 0-1) is below F.",
+)
+def analyze(
+    refs: Sequence[str],
+    fmt: str | None,
+    output: str | None,
+    max_pull: int | None,
+    contents: bool,
+    max_waste: Any,
+    min_efficiency: float | None,
+    **options: Any,
+) -> None:
     """Measure every layer of REF... (registry references or oci:PATH[:TAG])."""
     with errors():
         from layerscope.gate import check_pull_gate
@@ -134,9 +185,20 @@ def analyze(refs: Sequence[str], fmt: str, output: str | None, max_pull: int | N
                     run = extras.analyze(refs)
             else:
                 run = session.analyze(refs)
-        write_output(render_analysis(run, AnalysisFormat(fmt)), output)
+        run = with_warnings(run, observer)
+        chosen = choose_format(fmt, output, ANALYSIS_FORMATS, "table")
+        text = render_analysis(run, AnalysisFormat(chosen))
+        if contents and chosen == "table":
+            from layerscope.report.files_view import render_contents_table
+
+            text += "\n" + render_contents_table(run)
+        write_output(text, output)
         # The output is written first so a pipeline can archive it, then the gate decides the exit code.
         enforce_gate(check_pull_gate(run.images, max_pull) if max_pull is not None else None)
+        if max_waste is not None or min_efficiency is not None:
+            from layerscope.waste_gate import check_waste_gate
+
+            enforce_gate(check_waste_gate(run.images, max_waste, min_efficiency))
 
 
 @cli.group()
@@ -145,10 +207,15 @@ def store() -> None:
 
 
 @store.command("stats")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False), help="Measurement store file.")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False), help=STORE_HELP)
 def store_stats(store_path: str | None) -> None:
     """Where the store is, how many layers it holds, its size."""
     with errors():
+        if not _existing_store(store_path):
+            from layerscope.store import default_store_path
+
+            click.echo(f"path: {default_store_path()}\nentries: 0\nfile_bytes: unknown")
+            return
         s = open_store(False, store_path, StderrObserver(progress=False))
         try:
             info = s.stats()
@@ -158,9 +225,28 @@ def store_stats(store_path: str | None) -> None:
             click.echo(f"{key}: {value if value is not None else 'unknown'}")
 
 
+def _existing_store(store_path: str | None) -> bool:
+    """Whether the store exists; a missing `--store FILE` is an error (read-only commands never create one).
+
+    A missing default store is no error (nothing measured yet): the caller reports it as empty (#18 item 8).
+    """
+    from layerscope.errors import UsageError
+    from layerscope.store import default_store_path
+
+    path = Path(store_path) if store_path else default_store_path()
+    if path.exists():
+        return True
+    if store_path:
+        raise UsageError(
+            f"no measurement store at {store_path}",
+            hint=f"check the path; `analyze` creates the store, by default {default_store_path()} ($LAYERSCOPE_STORE)",
+        )
+    return False
+
+
 @store.command("prune")
 @click.option("--older-than", default="90d", show_default=True, help="Age, e.g. 30d, 12h, 0s (everything).")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False), help="Measurement store file.")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False), help=STORE_HELP)
 def store_prune(older_than: str, store_path: str | None) -> None:
     """Delete measurements stored longer ago than --older-than."""
     with errors():
@@ -170,6 +256,9 @@ def store_prune(older_than: str, store_path: str | None) -> None:
         number, unit = older_than[:-1], older_than[-1:]
         if unit not in units or not number.replace(".", "", 1).isdigit():
             raise UsageError(f"invalid age {older_than!r}", hint="use a number with s, m, h or d, e.g. 30d")
+        if not _existing_store(store_path):
+            click.echo("removed 0 entries")
+            return
         s = open_store(False, store_path, StderrObserver(progress=False))
         try:
             removed = s.prune(float(number) * units[unit])

@@ -18,7 +18,10 @@ def fleet_options(f: F) -> F:
         click.option(
             "--attach",
             is_flag=True,
-            help="Push each image's measurements to its repository as an OCI artifact (needs push rights).",
+            help=(
+                "Push each image's exact measurements to its repository as an OCI artifact"
+                " (needs push rights; not with --estimate)."
+            ),
         ),
         click.option(
             "--use-attached",
@@ -46,4 +49,10 @@ def pop_fleet_options(options: dict[str, Any]) -> Any:
     )
     if fleet.executor is not None and not options.get("exact", True):
         raise UsageError("--executor measures exactly; it does not combine with --estimate")
+    if fleet.attach and not options.get("exact", True):
+        # An attachment is read back as exact numbers by every later run: estimates have no place in it (#18 item 10).
+        raise UsageError(
+            "--attach pushes exact measurements only; it does not combine with --estimate",
+            hint="drop --estimate to measure and attach, or drop --attach",
+        )
     return fleet

@@ -22,7 +22,7 @@ def profile() -> None:
 def profile_list(fmt: str) -> None:
     """The shipped profiles: orchestrator, runtime, host build, root volume, description."""
     with errors():
-        from layerscope.plan.profile import list_profiles, load_profile
+        from layerscope.plan.profile_files import list_profiles, load_profile
         from layerscope.report.profile_view import render_profile_list
 
         profiles = [load_profile(name) for name in list_profiles()]
@@ -35,7 +35,7 @@ def profile_list(fmt: str) -> None:
 def profile_show(name: str, fmt: str) -> None:
     """Every value of a profile (shipped NAME, or a YAML/JSON FILE that may `extends:` one) with its source."""
     with errors():
-        from layerscope.plan.profile import load_profile
+        from layerscope.plan.profile_files import load_profile
         from layerscope.report.profile_view import render_profile_show
 
         click.echo(render_profile_show(load_profile(name), ProfileFormat(fmt)), nl=False)

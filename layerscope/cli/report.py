@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
-from layerscope.cli.app import StderrObserver, cli, errors
+from layerscope.cli.app import StderrObserver, cli, errors, stage_column
 from layerscope.cli.commands import build_settings, settings_options
 from layerscope.cli.gate import SIZE, enforce_gate
+from layerscope.cli.plan import BUDGET_HELP
 
 __all__ = ["FORMATS", "ReportProgress", "report"]
 
@@ -80,6 +81,7 @@ def _progress_bar() -> Any:
         BarColumn(),
         CounterOr(DownloadColumn(), show_count=True),
         CounterOr(TransferSpeedColumn(), show_count=False),
+        stage_column(),
         console=Console(stderr=True),
         transient=True,
     )
@@ -103,18 +105,15 @@ def _progress_bar() -> Any:
 )
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
 @click.option(
-    "--fail-over",
-    "fail_over",
+    "--max-pull",
+    "max_pull",
     type=SIZE,
     metavar="SIZE",
     help="Exit 6 when an image pulls more than SIZE beyond the baked set (the report is written first).",
 )
-@click.option(
-    "--budget",
-    type=SIZE,
-    metavar="SIZE",
-    help="Disk budget of the recommendation (default: the profile's root volume).",
-)
+# The name before #18 item 11 (one name for the gate everywhere): still accepted, no longer shown.
+@click.option("--fail-over", "fail_over", type=SIZE, metavar="SIZE", hidden=True)
+@click.option("--budget", type=SIZE, metavar="SIZE", help=BUDGET_HELP)
 @click.option(
     "--top", "top_shared", type=click.IntRange(0, 1000), default=10, show_default=True, help="Shared layers listed."
 )
@@ -123,6 +122,7 @@ def report(
     workload_path: str | None,
     fmt: str | None,
     output: str | None,
+    max_pull: int | None,
     fail_over: int | None,
     budget: int | None,
     top_shared: int,
@@ -141,6 +141,8 @@ def report(
         from layerscope.report.model import DEFAULT_LAUNCH_PROFILE, build_report
         from layerscope.session import Session
 
+        if max_pull is not None and fail_over is not None:
+            raise UsageError("--max-pull and --fail-over are the same option", hint="give --max-pull only")
         if bool(refs) == bool(workload_path):
             raise UsageError(
                 "give image references or --workload FILE" + (", not both" if refs else ""),
@@ -162,13 +164,18 @@ def report(
             images = session.images(refs)
             baked = session.baked() if session.has_baked_set else None
             profile = session.profile
+        # Warnings printed during the run (an unresolved baked image) belong in the report too, and each
+        # image's own warnings (in the report per image) go to stderr as well (#18 item 1).
+        warnings.extend(w for w in observer.recorded if w not in warnings)
+        observer.image_warnings(images)
         launch_profile = profile or load_profile(DEFAULT_LAUNCH_PROFILE)
         if profile is None:
             warnings.append(
                 f"no --profile: launch times use the network and disk figures of the shipped profile "
                 f"{DEFAULT_LAUNCH_PROFILE}, and there is no bake recommendation"
             )
-        gate = check_pull_gate(images, fail_over) if fail_over is not None else None
+        limit = max_pull if max_pull is not None else fail_over
+        gate = check_pull_gate(images, limit) if limit is not None else None
         model = build_report(
             images,
             profile=profile,
@@ -176,12 +183,12 @@ def report(
             launch_profile=launch_profile.name,
             weights={image.reference: weights.get(str(parse_reference(image.reference)), 1.0) for image in images},
             baked=baked.references if baked is not None else (),
-            unresolved_baked=baked.unresolved if baked is not None else (),
+            baked_unresolved=baked.unresolved if baked is not None else (),
             prebaked_chains=baked.chain_ids if baked is not None else (),
             budget_bytes=budget,
             top_shared=top_shared,
             gate=gate,
-            warnings=[*warnings, *(baked.warnings if baked is not None else ())],
+            warnings=warnings,
         )
         chosen = ReportFormat(fmt) if fmt else format_for_path(output)
         write_output(render_report(model, chosen), output)

@@ -8,8 +8,9 @@ from typing import Any
 import click
 
 from layerscope.cli.app import StderrObserver, cli, errors
-from layerscope.cli.commands import build_settings, settings_options
+from layerscope.cli.commands import ANALYSIS_FORMATS, build_settings, settings_options, with_warnings
 from layerscope.cli.fleet import fleet_options, pop_fleet_options
+from layerscope.cli.formats import choose_format, output_options
 
 
 class ScanObserver(StderrObserver):
@@ -45,10 +46,7 @@ class ScanObserver(StderrObserver):
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=32, show_default=True, help="Images per batch.")
 @settings_options
 @fleet_options
-@click.option(
-    "-o", "--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table", show_default=True
-)
-@click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
+@output_options(ANALYSIS_FORMATS, "table")
 def scan(
     target: str,
     tags: tuple[str, ...],
@@ -56,7 +54,7 @@ def scan(
     checkpoint: str | None,
     fresh: bool,
     batch_size: int,
-    fmt: str,
+    fmt: str | None,
     output: str | None,
     **options: Any,
 ) -> None:
@@ -93,5 +91,6 @@ def scan(
         if result.skipped:
             parts.append(f"{len(result.skipped)} skipped")
         click.echo(f"layerscope: scanned {scan_target}: {', '.join(parts)}", err=True)
-        write_output(render_analysis(result.run, AnalysisFormat(fmt)), output)
+        chosen = choose_format(fmt, output, ANALYSIS_FORMATS, "table")
+        write_output(render_analysis(with_warnings(result.run, observer), AnalysisFormat(chosen)), output)
         sys.stdout.flush()

@@ -8,20 +8,17 @@ from typing import Any
 import click
 
 from layerscope.cli.app import errors
-from layerscope.cli.catalog import catalog
-
-_FORMAT_OPTION = click.option(
-    "-o", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+from layerscope.cli.formats import CATALOG_FORMAT_OPTION as FORMAT_OPTION
+from layerscope.report import CatalogFormat
 
 
 def _json(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-@catalog.command("when")
+@click.command("when")
 @click.argument("query")
-@_FORMAT_OPTION
+@FORMAT_OPTION
 def catalog_when(query: str, fmt: str) -> None:
     """Which month and KB a build is: QUERY is an os_version (10.0.17763.1879) or a KB (KB5001342)."""
     with errors():
@@ -34,7 +31,7 @@ def catalog_when(query: str, fmt: str) -> None:
         if not rows:
             raise NotFoundError(f"{query} is not in the Windows build tables", hint=_when_hint(query, build_table()))
         doc = when_document(query, rows)
-        click.echo(_json(doc) if fmt == "json" else render_when(doc), nl=False)
+        click.echo(_json(doc) if fmt == CatalogFormat.JSON else render_when(doc), nl=False)
 
 
 def _when_hint(query: str, table: Any) -> str:
@@ -51,7 +48,7 @@ def _when_hint(query: str, table: Any) -> str:
     return f"nearest known revisions of build {build}: {around}; a newer update needs a newer layerscope"
 
 
-@catalog.command("amis")
+@click.command("amis")
 @click.option("--service", type=click.Choice(["eks", "ecs"]), help="Only EKS or ECS optimized AMIs.")
 @click.option("--build", "build", metavar="BUILD", help="Windows build: 2019, ltsc2019 or 17763 (also 1909, 2004…).")
 @click.option(
@@ -66,7 +63,7 @@ def _when_hint(query: str, table: Any) -> str:
     type=click.Choice(["docker", "containerd"]),
     help="Runtime of the nodes (default: the AMI's; EKS <= 1.23 on containerd caches no base image).",
 )
-@_FORMAT_OPTION
+@FORMAT_OPTION
 def catalog_amis(
     service: str | None,
     build: str | None,
@@ -114,4 +111,4 @@ def catalog_amis(
             "runtime": runtime,
         }
         doc = amis_document(releases, filters)
-        click.echo(_json(doc) if fmt == "json" else render_amis(doc), nl=False)
+        click.echo(_json(doc) if fmt == CatalogFormat.JSON else render_amis(doc), nl=False)

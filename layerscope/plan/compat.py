@@ -2,7 +2,7 @@
 
 A node of a shipped profile is a Windows Server host on x86_64 (EKS and ECS publish their Windows AMIs for
 x86_64 only). An image can run on it when its OS is `windows`, its architecture `amd64`, and Windows can run
-its OS build with process isolation on the host's build — `catalog.match.isolation_compatible` with
+its OS build with process isolation on the host's build — `catalog.isolation.isolation_compatible` with
 *same_build_only*, as EKS/ECS place pods and tasks by build (`node.kubernetes.io/windows-build`,
 `ecs.os-family`). An image whose build is unknown is not excluded (nothing is guessed); the recommender and the
 report leave out only what is known not to run (issue #12 item 6).
@@ -10,7 +10,7 @@ report leave out only what is known not to run (issue #12 item 6).
 
 from __future__ import annotations
 
-from layerscope.catalog.match import isolation_compatible
+from layerscope.catalog.isolation import isolation_compatible
 from layerscope.oci import Platform
 from layerscope.plan.profile import NodeProfile
 

@@ -52,14 +52,12 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from layerscope.errors import UsageError
 from layerscope.plan.profile import NodeProfile
+from layerscope.results import LayerResult
 from layerscope.units import format_duration, format_size
-
-if TYPE_CHECKING:
-    from layerscope.plan.planned import PlannedImage
 
 __all__ = [
     "DEFAULT_EXTRACTION_RATIO",
@@ -89,7 +87,17 @@ class PlanLayer:
     cached: bool = False
 
 
-def plan_layers(image: PlannedImage) -> tuple[PlanLayer, ...]:
+class LayersOnANode(Protocol):
+    """An image's layers with the node's cache state of each (plan/planned.py's PlannedImage is one)."""
+
+    @property
+    def layers(self) -> tuple[LayerResult, ...]: ...
+
+    @property
+    def cached(self) -> tuple[bool | None, ...]: ...
+
+
+def plan_layers(image: LayersOnANode) -> tuple[PlanLayer, ...]:
     """The planner's view of an analysed image's layers (cached None counts as not cached).
 
     A layer without a chain ID (diff_ids unknown) gets a stand-in key hashed from the compressed digests of it and

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from layerscope.results import DriftInfo, ImageResult, LayerResult, Totals
+from layerscope.basematch import BaseDrift, BaseMatch
+from layerscope.results import ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
-    from layerscope.catalog.match import BaseMatch
     from layerscope.oci import Platform
     from layerscope.plan.launch import LaunchComparison
+    from layerscope.results import ImageContents
 
 __all__ = ["AnalysisRun", "PlannedImage"]
 
@@ -29,7 +30,7 @@ class PlannedImage:
     # Per layer: the node holds its chain (True), does not (False), unknown (None). Empty: no baked set, every
     # layer unknown (the JSON `cached: null`).
     cached: tuple[bool | None, ...] = ()
-    drift: DriftInfo | None = None
+    drift: BaseDrift | None = None
     warnings: tuple[str, ...] = ()
     launch: LaunchComparison | None = None  # with a node profile: time to ready, with and without the bake
 
@@ -76,6 +77,11 @@ class PlannedImage:
         return self.image.layers
 
     @property
+    def contents(self) -> ImageContents | None:
+        """Where the image's bytes are (issue #15), when its layers have file indexes."""
+        return self.image.contents
+
+    @property
     def base(self) -> BaseMatch | None:
         """The Windows base the image was matched to."""
         return self.image.base
@@ -99,3 +105,4 @@ class AnalysisRun:
     profile: str | None = None
     baked: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    baked_unresolved: tuple[tuple[str, str], ...] = ()  # (reference, reason): baked entries not pinned (#18)

@@ -13,8 +13,7 @@ Core base (DESIGN.md: "~6 minutes"; AWS blog: 4-8 min scale-out without caching)
 app layers up to ~800 MB extracted when the base is cached.
 
 Reading shipped and user profile files (YAML/JSON) and baked-set files lives in plan/profile_files.py, so that
-the pure planner modules that need a `NodeProfile` load no YAML parser (issue #13 move 3); `load_profile`,
-`list_profiles` and `load_baked` stay importable from here and load that module on first use.
+the pure planner modules that need a `NodeProfile` load no YAML parser (issue #13 move 3).
 """
 
 from __future__ import annotations
@@ -23,22 +22,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from layerscope.catalog.model import BUILD_CHANNELS, build_of
 from layerscope.errors import InvalidReference, ProfileError, UsageError
 from layerscope.reference import parse_reference
 from layerscope.units import parse_duration, parse_rate, parse_size
 
-if TYPE_CHECKING:
-    from layerscope.plan.profile_files import list_profiles, load_baked, load_profile
-
 __all__ = [
     "BakedImage",
     "NodeProfile",
-    "list_profiles",
-    "load_baked",
-    "load_profile",
     "profile_from_mapping",
     "simple_pull_seconds",
 ]
@@ -283,20 +276,3 @@ def profile_from_mapping(doc: Mapping[str, Any], *, origin: str = "shipped", whe
         notes=tuple(notes),
         origin=origin,
     )
-
-
-_FILE_FUNCTIONS = ("list_profiles", "load_baked", "load_profile")
-
-
-def __getattr__(name: str) -> Any:
-    """The file readers, loaded on first use (PEP 562): importing a NodeProfile must not load YAML."""
-    if name in _FILE_FUNCTIONS:
-        from layerscope.plan import profile_files
-
-        return getattr(profile_files, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """The module's names, the lazily loaded ones included."""
-    return sorted({*globals(), *__all__})

@@ -6,13 +6,13 @@ point `mcr.microsoft.com` at `127.0.0.1:PORT` without touching references. Pure:
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from layerscope import __version__
 from layerscope.errors import UsageError
+from layerscope.reference import is_loopback_host, split_host_port
 from layerscope.registry.retry import RetryPolicy
 
 __all__ = [
@@ -115,35 +115,6 @@ class RegistryConfig:
             max_concurrency=host.max_concurrency or self.max_concurrency,
             timeouts=host.timeouts or self.timeouts,
         )
-
-
-def split_host_port(netloc: str) -> tuple[str, int | None]:
-    """Split `host[:port]` (IPv6 in brackets) into the bare host and the port."""
-    if netloc.startswith("["):
-        close = netloc.find("]")
-        host, rest = netloc[1:close], netloc[close + 1 :]
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    host, sep, port = netloc.rpartition(":")
-    if sep and port.isdigit() and ":" not in host:
-        return host, int(port)
-    return netloc, None
-
-
-def is_loopback_host(netloc: str) -> bool:
-    """True for the literal `localhost`, 127.0.0.0/8 and ::1, with or without a port."""
-    host, _ = split_host_port(netloc.lower())
-    # Only names that cannot leave this machine. `foo.localhost` is not one of them: RFC 6761 asks
-    # resolvers to keep it local, but a DNS server or search domain may answer with any address, and this
-    # decides plain http and whether credentials may go out in clear text (issue #12).
-    if host == "localhost":
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    # ::ffff:127.0.0.1 is 127.0.0.1; Python before 3.13 says it is not loopback, so ask the IPv4 address.
-    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-    return (mapped or address).is_loopback
 
 
 def _validate_endpoint(endpoint: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from dataclasses import dataclass
 
 import httpx
@@ -141,6 +142,27 @@ def status_error(
     return RegistryError(text, status=status, codes=codes)
 
 
+_DNS_MESSAGES = (
+    "name or service not known",
+    "temporary failure in name resolution",
+    "nodename nor servname",
+    "no address associated",
+    "getaddrinfo failed",
+)
+
+
+def _is_dns_failure(exc: BaseException) -> bool:
+    """True when a connect error is a failed name lookup (socket.gaierror below it, or its message)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror) or any(m in str(seen).lower() for m in _DNS_MESSAGES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def transport_error(where: Where, exc: Exception) -> RegistryError:
     """The error for a request that got no HTTP answer (refused, timed out, TLS, a bad host name)."""
     if isinstance(exc, httpx.TooManyRedirects):
@@ -156,7 +178,11 @@ def transport_error(where: Where, exc: Exception) -> RegistryError:
     else:
         reason = str(exc) or type(exc).__name__
     hint = None
-    if "WRONG_VERSION_NUMBER" in reason or "wrong version number" in reason:
+    if isinstance(exc, httpx.ConnectError) and _is_dns_failure(exc):
+        # Not a TLS question (#18 item 13): the name did not resolve, so point at the name and at --mirror.
+        reason = f"cannot resolve host name {where.endpoint.rsplit(':', 1)[0]!r} ({reason})"
+        hint = f"check the host name, or reach {where.registry} through a mirror: --mirror {where.registry}=HOST:PORT"
+    elif "WRONG_VERSION_NUMBER" in reason or "wrong version number" in reason:
         hint = "the registry does not speak TLS here: use --plain-http (or HostConfig(plain_http=True))"
     elif "CERTIFICATE_VERIFY_FAILED" in reason:
         hint = "the registry's TLS certificate does not verify; set SSL_CERT_FILE to your CA bundle"

@@ -45,19 +45,40 @@ class Referrers:
         self._get_manifest = get_manifest
         self._lock = threading.Lock()
         self._no_api: set[str] = set()
+        self._has_api: set[str] = set()
+        #: One lock per endpoint whose API support is not known yet: the first lookup asks, the others wait
+        #: for its answer, so a batch of images asks a registry without the API once, not once per image
+        #: looked up in parallel (#18 item 9).
+        self._probing: dict[str, threading.Lock] = {}
 
     def mark_no_api(self, endpoint: str) -> None:
         """Remember that *endpoint* has no referrers API (a push without `OCI-Subject` showed it)."""
         with self._lock:
             self._no_api.add(endpoint)
 
+    def _learn(self, endpoint: str, *, has_api: bool) -> None:
+        with self._lock:
+            (self._has_api if has_api else self._no_api).add(endpoint)
+
     def lookup(self, image: ImageReference, digest: str, artifact_type: str | None = None) -> list[Descriptor]:
         """Manifests whose `subject` is *digest* (optionally of *artifact_type*): API first, else the tag."""
         host = self._transport.config.resolve(image.registry)
-        with self._lock:
-            known_missing = host.endpoint in self._no_api
         found: list[Descriptor] | None = None
-        if not known_missing:
+        asked = False
+        with self._lock:
+            known = host.endpoint in self._no_api or host.endpoint in self._has_api
+            probe = None if known else self._probing.setdefault(host.endpoint, threading.Lock())
+        if probe is not None:
+            with probe:
+                with self._lock:
+                    known = host.endpoint in self._no_api or host.endpoint in self._has_api
+                if not known:
+                    asked = True
+                    found = self._from_api(image, host, digest, artifact_type)
+                    self._learn(host.endpoint, has_api=found is not None)
+        with self._lock:
+            no_api = host.endpoint in self._no_api
+        if not asked and not no_api:
             found = self._from_api(image, host, digest, artifact_type)
             if found is None:
                 self.mark_no_api(host.endpoint)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from layerscope.plan.planned import AnalysisRun
 
-__all__ = ["AnalysisFormat", "render_analysis"]
+__all__ = ["AnalysisFormat", "CatalogFormat", "render_analysis"]
 
 
 class AnalysisFormat(StrEnum):
@@ -22,6 +22,13 @@ class AnalysisFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
     MARKDOWN = "markdown"
+
+
+class CatalogFormat(StrEnum):
+    """`catalog list|show|refresh|when|amis -o` choices."""
+
+    TABLE = "table"
+    JSON = "json"
 
 
 def render_analysis(run: AnalysisRun, fmt: AnalysisFormat) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from layerscope.results import DriftInfo, LayerResult, Totals
+from layerscope.basematch import BaseDrift, BaseMatch
+from layerscope.report.contents_json import contents_document, layer_contents_fields
+from layerscope.results import LayerResult, Totals
 
 if TYPE_CHECKING:
     from layerscope.plan.launch import LaunchComparison, LaunchEstimate
     from layerscope.plan.planned import AnalysisRun, PlannedImage
 
-__all__ = ["SCHEMA", "analysis_document", "image_document", "render_json", "totals_document"]
+__all__ = ["SCHEMA", "analysis_document", "base_document", "image_document", "render_json", "totals_document"]
 
 SCHEMA = "layerscope.analysis/v1"
 
@@ -43,7 +45,21 @@ def _layer(layer: LayerResult, cached: bool | None) -> dict[str, Any]:
     }
 
 
-def drift_document(d: DriftInfo | None) -> dict[str, Any] | None:
+def base_document(b: BaseMatch | None) -> dict[str, Any] | None:
+    """The `base` object (DESIGN.md; `diff -o json` repeats it), or None."""
+    if b is None:
+        return None
+    return {
+        "image": b.image,
+        "channel": b.channel,
+        "os_version": b.os_version,
+        "month": b.month,
+        "layers": b.layer_count,
+        "match": b.match,
+    }
+
+
+def drift_document(d: BaseDrift | None) -> dict[str, Any] | None:
     """The `drift` object (`report -o json` repeats it field for field), or None."""
     if d is None:
         return None
@@ -83,12 +99,16 @@ def image_document(image: PlannedImage) -> dict[str, Any]:
         "media_type": image.media_type,
         "platform": image.platform.to_json(),
         "config_digest": image.config_digest,
-        "base": None if base is None else base.to_json(),
-        "layers": [_layer(layer, cached) for layer, cached in zip(image.layers, image.cached, strict=True)],
+        "base": base_document(base),
+        "layers": [
+            {**_layer(layer, cached), **layer_contents_fields(image.contents, layer.index)}
+            for layer, cached in zip(image.layers, image.cached, strict=True)
+        ],
         "drift": drift_document(drift),
         "totals": totals_document(image.totals),
         "warnings": list(image.warnings),
         "launch": None if image.launch is None else launch_document(image.launch),
+        "contents": contents_document(image.contents),
     }
 
 
@@ -121,6 +141,9 @@ def analysis_document(run: AnalysisRun) -> dict[str, Any]:
         "profile": run.profile,
         "baked": list(run.baked),
         "images": [image_document(image) for image in run.images],
+        # Extensions (#18 item 1): what of the baked set stayed unresolved, and every warning of the run.
+        "baked_unresolved": [{"reference": r, "reason": why} for r, why in run.baked_unresolved],
+        "warnings": list(run.warnings),
     }
 
 

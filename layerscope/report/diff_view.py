@@ -8,7 +8,8 @@
      "only_in_a": [LAYER], "only_in_b": [LAYER],
      "pull_b_on_a": {"layers": n, "compressed_bytes": 0, "extracted_bytes": 0|null},
      "pull_a_on_b": {…},
-     "base": {"same_revision": true|false|null, "same_channel": true|false|null},
+     "base": {"same_revision": true|false|null, "same_channel": true|false|null,
+              "same_os_version": true|false|null},
      "with_baked": null | {"profile": "name|null", "baked": ["refs of the baked set"],
                            "pull_b_on_a": NODE_PULL, "pull_a_on_b": NODE_PULL, "warnings": ["…"]}}
 
@@ -33,6 +34,7 @@ from typing import Any, assert_never
 from tabulate import tabulate
 
 from layerscope.diff import BakedNode, DiffLayer, ImageDiff, NodePull, Transfer
+from layerscope.report.analysis_json import base_document
 from layerscope.results import ImageResult
 from layerscope.units import format_size
 
@@ -65,6 +67,9 @@ def _same_base(d: ImageDiff) -> str:
         return "unknown (a base is not identified)"
     if d.same_base_revision:
         return "yes"
+    if d.same_base_os_version:
+        # Same build, other bytes (#18 item 5): re-packed or re-built, not another monthly revision.
+        return "no: same revision, but its layers differ (a re-packed base: the layers that differ are pulled)"
     if d.same_base_channel:
         return "no: same channel, another monthly revision (the base layers that differ are pulled)"
     return "no"
@@ -234,7 +239,7 @@ def _image_document(image: ImageResult) -> dict[str, Any]:
         "layers": len(image.layers),
         "compressed_bytes": totals.compressed_bytes,
         "extracted_bytes": totals.extracted_bytes,
-        "base": image.base.to_json() if image.base is not None else None,
+        "base": base_document(image.base),
     }
 
 
@@ -254,7 +259,11 @@ def diff_document(d: ImageDiff) -> dict[str, Any]:
         "only_in_b": [_layer_document(x) for x in d.only_in_b],
         "pull_b_on_a": _transfer_document(d.pull_b_on_a),
         "pull_a_on_b": _transfer_document(d.pull_a_on_b),
-        "base": {"same_revision": d.same_base_revision, "same_channel": d.same_base_channel},
+        "base": {
+            "same_revision": d.same_base_revision,
+            "same_channel": d.same_base_channel,
+            "same_os_version": d.same_base_os_version,
+        },
         "with_baked": _baked_document(d.with_baked) if d.with_baked is not None else None,
     }
 

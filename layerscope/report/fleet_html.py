@@ -250,7 +250,7 @@ def _layers(report: Report) -> str:
         ("source", False),
         ("shared by", True),
     ]
-    unsure = bool(report.unresolved_baked)
+    unsure = bool(report.baked_unresolved)
     # The page stays workable at 10,000 images (issue #17): the layers of the images that cost the most a day are
     # listed; every layer of every image is in the CSV and JSON formats.
     shown = report.images
@@ -298,7 +298,7 @@ def _context(report: Report) -> str:
     else:
         bits.append("no node profile")
     if report.baked:
-        unresolved = set(report.unresolved_baked)
+        unresolved = {r for r, _ in report.baked_unresolved}
         bits.append(
             "baked: "
             + ", ".join(

@@ -5,8 +5,8 @@
     launch_profile  profile whose network/disk figures the launch estimates use (the --profile, or the shipped
                     default when none was given), or null when launch times were not estimated
     baked           digest-pinned references of the baked set ([] without a profile or --baked)
-    unresolved_baked  the entries of `baked` that could not be resolved (their layers held by catalog revision
-                    or unknown; the reason is in `warnings`)
+    baked_unresolved[]  {reference, reason}: entries of `baked` that could not be resolved (their layers held
+                    by catalog revision or unknown), as in `analyze -o json`
     images[]        one per analysed image (one platform of a reference), report order:
       reference, digest, platform ("os/arch[/variant][:os_version]"), weight (launches per day; 1 by default;
                     one image of a reference carries it: the platform the node runs, other platforms 0)
@@ -45,7 +45,7 @@
                           (Σ weight × launch seconds) or null
       recommendation      the `layerscope.recommendation/v1` document (`recommend -o json`) or null without a profile
     gate            {max_pull_bytes, exceeded, reason, largest_pull_bytes, offenders: [{reference, pull_bytes}],
-                     unknown_layers} with --fail-over, else null
+                     unknown_layers} with --max-pull, else null
     warnings[]      report-wide warnings
 
 Sizes are bytes, times seconds; a size nobody knows is null, never a made-up number. New fields may be added;
@@ -162,7 +162,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "profile": report.profile,
         "launch_profile": report.launch_profile,
         "baked": list(report.baked),
-        "unresolved_baked": list(report.unresolved_baked),
+        "baked_unresolved": [{"reference": r, "reason": why} for r, why in report.baked_unresolved],
         "images": [_image(image) for image in report.images],
         "fleet": {
             "images": f.images,

@@ -108,7 +108,7 @@ def _fleet_lines(report: Report) -> list[str]:
     g = report.gate
     if g is not None:
         lines.append(
-            f"- **Gate** (--fail-over {_size(g.max_bytes)}): {'EXCEEDED' if g.exceeded else 'ok'} — {_md(g.reason)}"
+            f"- **Gate** (--max-pull {_size(g.max_bytes)}): {'EXCEEDED' if g.exceeded else 'ok'} — {_md(g.reason)}"
         )
     return lines
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from layerscope.basematch import BaseDrift
 from layerscope.gate import GateResult
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
 from layerscope.plan.planned import PlannedImage
@@ -42,7 +43,7 @@ from layerscope.report.fleet_figures import (
     node_disk,
     shared_layers,
 )
-from layerscope.results import DriftInfo, Totals
+from layerscope.results import Totals
 
 __all__ = [
     "DEFAULT_LAUNCH_PROFILE",
@@ -139,7 +140,7 @@ class ReportImage:
     weight: float  # launches per day (1 unless a workload says otherwise)
     totals: Totals
     base: ReportBase | None
-    drift: DriftInfo | None
+    drift: BaseDrift | None
     launch: Launch | None
     split: PullSplit
     layers: tuple[ReportLayer, ...]
@@ -174,7 +175,8 @@ class Report:
     gate: GateResult | None = None
     warnings: tuple[str, ...] = ()
     schema: str = SCHEMA
-    unresolved_baked: tuple[str, ...] = ()  # entries of `baked` that were not resolved (cache states less known)
+    # Entries of `baked` not resolved, and why (cache states less known there; the analysis JSON's field, #18).
+    baked_unresolved: tuple[tuple[str, str], ...] = ()
 
 
 def _layer(image: PlannedImage, plan: Sequence[PlanLayer], holders: Mapping[str, int]) -> tuple[ReportLayer, ...]:
@@ -223,7 +225,7 @@ def _names(images: Sequence[PlannedImage]) -> list[str]:
     return [f"{i.reference} [{i.platform}]" if counts[i.reference] > 1 else i.reference for i in images]
 
 
-def _image_warnings(image: PlannedImage, drift: DriftInfo | None, launch: Launch | None) -> tuple[str, ...]:
+def _image_warnings(image: PlannedImage, drift: BaseDrift | None, launch: Launch | None) -> tuple[str, ...]:
     out: list[str] = []
     if drift is not None:
         out.append("drift: " + drift.message)
@@ -241,7 +243,7 @@ def build_report(
     launch_profile: str | None = None,
     weights: Mapping[str, float] | None = None,
     baked: Sequence[str] = (),
-    unresolved_baked: Sequence[str] = (),
+    baked_unresolved: Sequence[tuple[str, str]] = (),
     prebaked_chains: Collection[str] = (),
     budget_bytes: int | None = None,
     top_shared: int = 10,
@@ -346,5 +348,5 @@ def build_report(
         fleet=fleet,
         gate=gate,
         warnings=tuple(report_warnings),
-        unresolved_baked=tuple(unresolved_baked),
+        baked_unresolved=tuple(baked_unresolved),
     )

@@ -159,10 +159,6 @@ class BuildTable:
         """Rows of one build, oldest first (undated rows without an order date last)."""
         return self._by_build.get(build, ())
 
-    def builds(self) -> tuple[int, ...]:
-        """The builds the table covers."""
-        return tuple(sorted(self._by_build))
-
     def nearest(self, build: int, ubr: int) -> tuple[BuildInfo | None, BuildInfo | None]:
         """The known rows of *build* just below and just above *ubr* (for a hint on an unknown revision)."""
         rows = sorted((r for r in self.rows if r.build == build), key=lambda r: r.ubr)

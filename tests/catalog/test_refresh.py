@@ -154,6 +154,7 @@ def test_refresh_reads_configs_only_and_writes_the_user_catalog(
     doc = run.json()
     assert doc["schema"] == "layerscope.catalog.refresh/v1"
     assert doc["registry"] == "mcr.microsoft.com" and doc["endpoint"] == registry.host
+    assert doc["saved_to"] == str(tmp_path / "xdg-data" / "layerscope" / "catalog.json")
     # ltsc2019, 10.0.17763.5206, 10.0.17763.4010, 10.0.17763.9999; not latest-preview.
     assert doc["tags_selected"] == 4
     assert [(i["os_version"], sorted(i["tags"])) for i in doc["images"]] == [

@@ -59,7 +59,7 @@ def test_images_sharing_a_base(registry: RegistryProcess, layerscope: Callable[.
     }
     assert doc["pull_a_on_b"] == {"layers": 1, "compressed_bytes": _compressed(a2), "extracted_bytes": _extracted(a2)}
     assert doc["a"]["compressed_bytes"] == _compressed(base0, base1, a2)
-    assert doc["base"] == {"same_revision": None, "same_channel": None}  # Linux: no Windows base
+    assert doc["base"] == {"same_revision": None, "same_channel": None, "same_os_version": None}  # Linux: no base
 
     table = layerscope("diff", ref_a, ref_b)
     assert table.exit_code == 0, table.stderr
@@ -112,14 +112,14 @@ def test_windows_bases_same_and_other_revision(fixture_layout: Path, layerscope:
     sep = f"oci:{fixture_layout}:servercore-ltsc2019-2022-09"
     same = layerscope("diff", may, app, "-o", "json").json()
     assert same["shared"]["layers"] == 2
-    assert same["base"] == {"same_revision": True, "same_channel": True}
+    assert same["base"] == {"same_revision": True, "same_channel": True, "same_os_version": True}
     assert same["a"]["base"]["os_version"] == "10.0.17763.2928" and same["a"]["base"]["match"] == "digest"
     assert [x["base"] for x in same["only_in_b"]] == [False, False, False]
     assert same["pull_a_on_b"]["layers"] == 0
 
     other = layerscope("diff", app, sep, "-o", "json").json()
     assert other["shared"]["layers"] == 1  # the RTM layer; the update differs
-    assert other["base"] == {"same_revision": False, "same_channel": True}
+    assert other["base"] == {"same_revision": False, "same_channel": True, "same_os_version": False}
     (update,) = other["only_in_b"]
     row = load_shipped().by_digest(update["digest"])
     assert row is not None and row.os_version == "10.0.17763.3406"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from layerscope.plan.profile import VALUE_KEYS, list_profiles, load_profile
+from layerscope.plan.profile import VALUE_KEYS
+from layerscope.plan.profile_files import list_profiles, load_profile
 from tests.integration.conftest import Run
 
 SHIPPED = [

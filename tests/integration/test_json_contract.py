@@ -8,6 +8,7 @@ from pathlib import Path
 from tests.integration.conftest import Run
 
 TOP = {"schema", "profile", "baked", "images"}
+TOP_EXT = {"baked_unresolved", "warnings"}  # #18 item 1
 IMAGE = {
     "reference",
     "index_digest",
@@ -20,7 +21,7 @@ IMAGE = {
     "drift",
     "totals",
 }
-IMAGE_EXT = {"warnings", "launch"}
+IMAGE_EXT = {"warnings", "launch", "contents"}
 PLATFORM = {"os", "architecture", "variant", "os_version"}
 BASE = {"image", "channel", "os_version", "month", "layers", "match"}
 LAYER = {
@@ -39,7 +40,19 @@ LAYER = {
     "base",
     "cached",
 }
-LAYER_EXT = {"dirs", "symlinks", "hardlinks", "whiteouts", "windows_files_bytes", "windows_hives_bytes"}
+LAYER_EXT = {
+    "dirs",
+    "symlinks",
+    "hardlinks",
+    "whiteouts",
+    "windows_files_bytes",
+    "windows_hives_bytes",
+    # issue #15: from the layer's file index
+    "added_files",
+    "modified_files",
+    "deleted_files",
+    "reclaimed_by_later_bytes",
+}
 TOTALS = {
     "compressed_bytes",
     "uncompressed_bytes",
@@ -71,7 +84,7 @@ def test_keys_are_the_contract_plus_listed_extensions(fixture_layout: Path, laye
         "analyze", f"oci:{fixture_layout}:windows-app", f"oci:{fixture_layout}:multi-platform", "-o", "json"
     )
     doc = run.json()
-    assert set(doc) == TOP and doc["schema"] == "layerscope.analysis/v1"
+    assert set(doc) == TOP | TOP_EXT and doc["schema"] == "layerscope.analysis/v1"
     for image in doc["images"]:
         assert set(image) == IMAGE | IMAGE_EXT
         assert set(image["platform"]) == PLATFORM

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from layerscope.store import SCHEMA_VERSION
 from scripts import fixturegen
 from tests.integration.conftest import Run
 from tests.reliability.helpers import Pushed, assert_image_matches, cli_command, cli_env, push_with_truth
@@ -185,7 +186,15 @@ def _foreign_table(store: Path, real: Path) -> None:
 def _future_schema(store: Path, real: Path) -> None:
     shutil.copy(real, store)
     with sqlite3.connect(store) as conn:
-        conn.execute("UPDATE layers SET schema = 2")
+        conn.execute("UPDATE layers SET schema = ?", (SCHEMA_VERSION + 1,))
+
+
+def _older_schema(store: Path, real: Path) -> None:
+    """Rows of a store written before schema 2 (no file index, issue #15): measured again without a word."""
+    shutil.copy(real, store)
+    with sqlite3.connect(store) as conn:
+        conn.execute("UPDATE layers SET schema = 1")
+        conn.execute("DELETE FROM file_indexes")
 
 
 def _tampered_numbers(store: Path, real: Path) -> None:
@@ -218,6 +227,7 @@ CORRUPTIONS = {
     "truncated": (_truncated, 1, True),
     "zeroed-pages": (_zeroed_pages, 1, True),
     "future-schema": (_future_schema, 1, True),
+    "older-schema": (_older_schema, 0, True),
     "tampered-numbers": (_tampered_numbers, 1, True),
     "swapped-rows": (_swapped_rows, 0, True),
     "foreign-table": (_foreign_table, 1, False),

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html.parser import HTMLParser
 
-from layerscope.catalog.match import BaseMatch
+from layerscope.basematch import BaseDrift, BaseMatch
 from layerscope.measurement import LayerMeasurement, SizeSource
 from layerscope.oci import Platform
 from layerscope.plan.chain import chain_ids
 from layerscope.plan.planned import PlannedImage
-from layerscope.results import DriftInfo, ImageResult, LayerResult
+from layerscope.results import ImageResult, LayerResult
 
 WINDOWS = Platform("windows", "amd64", os_version="10.0.17763.3406")
 
@@ -35,7 +35,7 @@ def image(
     cached: Sequence[bool | None] | None = None,
     platform: Platform = WINDOWS,
     base_month: str | None = None,
-    drift: DriftInfo | None = None,
+    drift: BaseDrift | None = None,
     warnings: tuple[str, ...] = (),
 ) -> PlannedImage:
     """A planned ImageResult whose layer *i* has digest/diff_id derived from its name and chain IDs from its parents."""

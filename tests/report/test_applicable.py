@@ -9,7 +9,7 @@ import pytest
 from layerscope.oci import Platform
 from layerscope.plan.launch import LaunchParameters
 from layerscope.plan.planned import PlannedImage
-from layerscope.plan.profile import load_profile
+from layerscope.plan.profile_files import load_profile
 from layerscope.report.model import build_report
 from tests.report.helpers import WINDOWS, digest, image, layer_spec
 

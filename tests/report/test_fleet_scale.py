@@ -7,7 +7,7 @@ import io
 import random
 
 from layerscope.plan.launch import LaunchParameters
-from layerscope.plan.profile import load_profile
+from layerscope.plan.profile_files import load_profile
 from layerscope.report.fleet_csv import render_csv
 from layerscope.report.fleet_groups import TOP_N, repository_of
 from layerscope.report.fleet_markdown import render_markdown

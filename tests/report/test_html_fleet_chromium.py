@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from layerscope.plan.launch import LaunchParameters
-from layerscope.plan.profile import load_profile
+from layerscope.plan.profile_files import load_profile
 from layerscope.report.fleet_html import render_html
 from layerscope.report.model import build_report
 from scripts import chromium

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from layerscope.basematch import BaseDrift
 from layerscope.oci import Platform
 from layerscope.plan.disk import disk_usage
 from layerscope.plan.launch import LaunchParameters, compare_launch, plan_layers
-from layerscope.plan.profile import load_profile
+from layerscope.plan.profile_files import load_profile
 from layerscope.report.model import SCHEMA, build_report
-from layerscope.results import DriftInfo
 from tests.report.helpers import image, layer_spec
 
 B0 = layer_spec("base0", 1_800_000_000, 4_000_000_000, base=True, foreign=True)
 B1_SEP = layer_spec("base1-sep", 800_000_000, 1_700_000_000, base=True, foreign=True)
 B1_MAY = layer_spec("base1-may", 620_000_000, 1_400_000_000, base=True, foreign=True)
 RUNTIME = layer_spec("runtime", 60_000_000, 150_000_000)
-DRIFT = DriftInfo("10.0.17763.3406", "2022-09", "10.0.17763.2928", "2022-05", 620_000_000, "servercore:sep")
+DRIFT = BaseDrift("10.0.17763.3406", "2022-09", "10.0.17763.2928", "2022-05", 620_000_000, "servercore:sep")
 
 WEB = image(
     "reg/web:2", [B0, B1_SEP, RUNTIME, layer_spec("web", 30_000_000, 70_000_000)], cached=[True, True, False, False]

@@ -74,7 +74,7 @@ def test_json_document() -> None:
         "profile",
         "launch_profile",
         "baked",
-        "unresolved_baked",
+        "baked_unresolved",
         "images",
         "fleet",
         "gate",
@@ -149,7 +149,7 @@ def test_markdown_shows_the_same_numbers() -> None:
         in text
     )
     assert "drift: base 10.0.17763.2928" in text
-    assert "**Gate** (--fail-over 100 MB): EXCEEDED" in text
+    assert "**Gate** (--max-pull 100 MB): EXCEEDED" in text
     assert "**root volume" in text and "### Most shared layers (by chain ID" in text
 
 

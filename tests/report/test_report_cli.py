@@ -223,7 +223,7 @@ def test_an_unresolved_baked_image_is_a_warning_everywhere(layerscope: Cli, flee
         assert run.exit_code == 0, run.stderr
         outputs[fmt] = out.read_text(encoding="utf-8")
     report = json.loads(outputs["json"])
-    assert report["unresolved_baked"] == [missing]
+    assert [u["reference"] for u in report["baked_unresolved"]] == [missing]
     assert missing in report["baked"]
     assert any(w.startswith(f"baked image {missing} not resolved") for w in report["warnings"])
     html = outputs["html"]

@@ -19,6 +19,7 @@ SCHEMA_FILES = {
     "layerscope.analysis/v1": "analysis-v1.schema.json",
     "layerscope.recommendation/v1": "recommendation-v1.schema.json",
     "layerscope.report/v1": "report-v1.schema.json",
+    "layerscope.files/v1": "files-v1.schema.json",
 }
 
 

@@ -51,11 +51,20 @@ PURE = (
     "plan/recommend_search.py",
     "plan/compat.py",
     "plan/profile.py",
+    "basematch.py",
+    "catalog/model.py",
     "catalog/match.py",
+    "catalog/drift.py",
+    "catalog/isolation.py",
     "resolution.py",
     "diff.py",
     "gate.py",
     "units.py",
+    "contents.py",
+    "efficiency.py",
+    "listing.py",
+    "waste_gate.py",
+    "file_diff.py",
 )
 IMPURE = ("httpx", "click", "rich", "tabulate", "sqlite3", "subprocess", "socket", "dask", "boto3")
 #: what a pure module must not load, even indirectly (yaml: parsing files belongs to the loaders)

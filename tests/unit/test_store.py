@@ -237,3 +237,34 @@ def test_stats_and_prune_read_their_results_under_the_lock(tmp_path: Path) -> No
         w.join(60)
     assert errors == []
     assert s.prune(-1) == 250 and s.stats()["entries"] == 0
+
+
+def test_file_index_is_kept_beside_its_measurement_and_checked(tmp_path: Path) -> None:
+    rec = Recorder()
+    s = MeasurementStore(tmp_path / "m.db", rec)
+    s.put(_m(1), b"index of layer 1")
+    s.put(_m(2))  # measured without an index (an executor's, or a path the index cannot hold)
+    assert s.get_index(_m(1).digest) == b"index of layer 1"
+    assert s.get_index(_m(2).digest) is None and s.get(_m(2).digest) is not None
+    s.close()
+    conn = sqlite3.connect(tmp_path / "m.db")
+    conn.execute("UPDATE file_indexes SET data = ? WHERE digest = ?", (b"index of layer X", _m(1).digest))
+    conn.commit()
+    conn.close()
+    s = MeasurementStore(tmp_path / "m.db", rec)
+    assert s.get_index(_m(1).digest) is None  # fails its sha256: never a wrong listing
+    assert len(rec.warnings) == 1
+
+
+def test_rows_of_an_older_schema_are_a_silent_miss(tmp_path: Path) -> None:
+    rec = Recorder()
+    s = MeasurementStore(tmp_path / "m.db", rec)
+    s.put(_m(1))
+    s.close()
+    conn = sqlite3.connect(tmp_path / "m.db")
+    conn.execute("UPDATE layers SET schema = 1")  # before issue #15: no file index, pre-#12-item-7 counts
+    conn.commit()
+    conn.close()
+    s = MeasurementStore(tmp_path / "m.db", rec)
+    assert s.get(_m(1).digest) is None
+    assert rec.warnings == []
