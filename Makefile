@@ -43,9 +43,11 @@ bench-tools:
 	[ -z "$$missing" ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 		--no-install-recommends curl gzip pigz zstd skopeo time; }
 
-# Benchmarks against same-run baselines; writes BENCHMARKS.md (not part of `make test`; ~10 min, data cached).
+# Benchmarks against same-run baselines; writes BENCHMARKS.md (not part of `make test`; ~10 min, data cached),
+# then `report`/`recommend` over generated fleets of 1,000 and 5,000 images (its own section; ~10 min more).
 bench: $(STAMP) registry-bin bench-tools
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/fleet_report_bench.py --images 1000 5000 --section BENCHMARKS.md
 
 demo: $(RUNTIME_STAMP)
 	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --no-progress --no-store --contents

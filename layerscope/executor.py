@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
@@ -165,19 +167,26 @@ class DaskExecutor:
         self._settings = settings
         self._observer = observer or NullObserver()
         self._cluster: Any = None
+        self._scratch: str | None = None
         if address is None:
             # Processes, not threads: measuring is CPU work (inflate, hashing, tar parsing) and each
             # worker process gets its own GIL. Bound to loopback, no dashboard: nothing listens outside.
+            # Workers' scratch space (locks, spill) goes to a directory this run owns and removes on close,
+            # not the shared /tmp/dask-scratch-space that outlives the run (issue #17).
+            self._scratch = tempfile.mkdtemp(prefix="layerscope-dask-")
             try:
-                self._cluster = distributed.LocalCluster(
-                    n_workers=n_workers,
-                    threads_per_worker=threads_per_worker,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
+                with importlib.import_module("dask").config.set({"temporary-directory": self._scratch}):
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=n_workers,
+                        threads_per_worker=threads_per_worker,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                        local_directory=self._scratch,
+                    )
             except (RuntimeError, OSError) as exc:
+                self._close_cluster()
                 raise LayerscopeError(
                     f"cannot start a local Dask cluster: {str(exc).splitlines()[0] if str(exc) else exc!r}",
                     hint="retry, or start a scheduler and workers and pass --executor dask://HOST:PORT",
@@ -223,6 +232,9 @@ class DaskExecutor:
         if self._cluster is not None:
             self._cluster.close()
             self._cluster = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def close(self) -> None:
         """Disconnect, and stop the LocalCluster if this executor started it."""

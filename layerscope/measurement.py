@@ -17,6 +17,7 @@ class SizeSource(StrEnum):
 
     MEASURED = "measured"  # streamed and counted in this run
     STORE = "store"  # measured earlier, read back from the measurement store
+    CHECKPOINT = "checkpoint"  # measured by an interrupted scan, read back from its checkpoint (issue #17)
     ATTACHED = "attached"  # measured by layerscope elsewhere, read from an analysis attached to the image (attach.py)
     CATALOG = "catalog"  # a known Windows base layer: an exact byte count from the catalog
     # A known Windows base layer: a rounded published figure (Microsoft's "2.76 GB"), an approximation (#12 item 13).
@@ -53,7 +54,8 @@ class LayerMeasurement:
     @property
     def exact(self) -> bool:
         """True when every number was counted from the bytes (now, in an earlier run, or by the attacher)."""
-        return self.size_source in (SizeSource.MEASURED, SizeSource.STORE, SizeSource.ATTACHED)
+        exact = (SizeSource.MEASURED, SizeSource.STORE, SizeSource.CHECKPOINT, SizeSource.ATTACHED)
+        return self.size_source in exact
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (the store's record)."""

@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -297,7 +297,12 @@ class Checkpoint:
             done.add(doc["reference"])
             # What this scan measured serves any image; what it read from an attachment served that
             # image only and is read again from it (issue #12), never lent to another repository's layer.
-            known.update((m.digest, m) for m in layers if m.exact and m.size_source is not SizeSource.ATTACHED)
+            # Nothing is streamed for them in this run: they carry the checkpoint as their source (issue #17).
+            known.update(
+                (m.digest, replace(m, size_source=SizeSource.CHECKPOINT))
+                for m in layers
+                if m.exact and m.size_source is not SizeSource.ATTACHED
+            )
         return done, known
 
     @contextmanager

@@ -77,9 +77,9 @@ def screenshot(binary: str, html: Path, png: Path, *, width: int = 1400, height:
     return done.stderr
 
 
-def dump_dom(binary: str, html: Path) -> tuple[str, str]:
-    """The DOM after *html* loaded and ran its scripts, and Chromium's stderr."""
-    done = _run(binary, html, "--dump-dom")
+def dump_dom(binary: str, html: Path, *, width: int = 1400, height: int = 1000) -> tuple[str, str]:
+    """The DOM after *html* loaded and ran its scripts in a *width* × *height* window, and Chromium's stderr."""
+    done = _run(binary, html, "--dump-dom", f"--window-size={width},{height}")
     if done.returncode != 0:
         raise RuntimeError(f"chromium failed ({done.returncode}): {done.stderr[-2000:]}")
     return done.stdout, done.stderr

@@ -183,6 +183,7 @@ def report(
             launch_profile=launch_profile.name,
             weights={image.reference: weights.get(str(parse_reference(image.reference)), 1.0) for image in images},
             baked=baked.references if baked is not None else (),
+            baked_unresolved=baked.unresolved if baked is not None else (),
             prebaked_chains=baked.chain_ids if baked is not None else (),
             budget_bytes=budget,
             top_shared=top_shared,

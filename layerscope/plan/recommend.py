@@ -16,19 +16,23 @@ image gives it: with G[s][j] the saving of j when s alone is baked,
 
 and the recommender maximises value(S) subject to disk(S) ≤ budget.
 
-Exact method (up to `EXACT_LIMIT` = 25 candidates): depth-first branch and bound. At each node a candidate that no
-longer fits, or whose marginal saving is 0, is dropped from the subtree (disk only grows and, by submodularity, a
-marginal saving only shrinks). The bound is a fractional knapsack over the remaining candidates with each one's
-*marginal* saving (an upper bound, by submodularity) and a *charged* disk cost — every layer not yet on disk is
-split evenly among the remaining candidates that contain it, so any subset pays at least its charges (a lower
-bound). A subtree whose remaining candidates all fit together is solved outright (take them all). The search starts
-from the heuristic's answer, and proves optimality.
+Candidates with the same layers (tags of one image, repeated references) are one group, their weights summed:
+the search counts groups. The problem is held over the chain tree (plan/recommend_tree.py): value is additive
+over held tree nodes, so a marginal saving is the worth of the path's nodes not yet held, updated incrementally.
 
-Beyond that: greedy by marginal saving per marginal byte, the better of it and the best single candidate, then
-local search (drop one and refill; add one, repair the budget by dropping the least saving per byte, refill). The
-reported `upper_bound_seconds_saved_per_day` (in the JSON of every such run) is the least of the root's fractional
-and tree bounds; only when the answer reaches it (e.g. every candidate fits) is it `optimal`, proved after all.
-"""
+Exact method (up to `EXACT_LIMIT` = 25 groups, on the dense matrix): depth-first branch and bound. At each node a
+candidate that no longer fits, or whose marginal saving is 0, is dropped from the subtree (disk only grows and, by
+submodularity, a marginal saving only shrinks). The bound is a fractional knapsack over the remaining candidates
+with each one's *marginal* saving (an upper bound, by submodularity) and a *charged* disk cost — every layer not yet
+on disk is split evenly among the remaining candidates that contain it, so any subset pays at least its charges (a
+lower bound). A subtree whose remaining candidates all fit together is solved outright (take them all). The search
+starts from the heuristic's answer, and proves optimality.
+
+Beyond that (near-linear in the fleet's layers, issue #17): greedy by marginal saving per marginal byte, the better
+of it and the best single candidate, then local search (drop one and refill; add one, repair the budget by dropping
+the least saving per byte, refill). The reported `upper_bound_seconds_saved_per_day` (in the JSON of every such run)
+is the least of the root's fractional and tree bounds; only when the answer reaches it (e.g. every candidate fits)
+is it `optimal`, proved after all."""
 
 from __future__ import annotations
 
@@ -39,9 +43,10 @@ from dataclasses import dataclass, replace
 from layerscope.plan.disk import root_volume_bytes
 from layerscope.plan.launch import LaunchParameters
 from layerscope.plan.profile import NodeProfile
-from layerscope.plan.recommend_bounds import fractional_bound, tree_bound
+from layerscope.plan.recommend_bounds import tree_bound
 from layerscope.plan.recommend_problem import Candidate, Instance, build_instance
 from layerscope.plan.recommend_search import BranchAndBound, greedy_fill, heuristic, prune_redundant
+from layerscope.plan.recommend_tree import tree_heuristic
 
 __all__ = [
     "EXACT_LIMIT",
@@ -119,14 +124,14 @@ def recommend(
     cannot run (plan/compat.py) is no candidate: it is listed as not chosen with the reason, and warned about.
     """
     params = params or LaunchParameters.from_profile(profile)
-    inst = build_instance(candidates, profile, budget_bytes, params, prebaked_chains)
-    p, n = inst.problem, len(inst.candidates)
-    root_live = [s for s in range(n) if p.marginal_disk(0, s) <= p.budget]
+    inst = build_instance(candidates, profile, budget_bytes, params, prebaked_chains, dense_limit=exact_limit)
+    t, n = inst.tree, len(inst.candidates)
     bound = min(
-        fractional_bound(p, 0, [0.0] * n, 0, root_live),
-        tree_bound(inst.candidates, inst.base, inst.savings, inst.per_candidate, p.budget),
+        t.root_fractional_bound(),
+        tree_bound(inst.candidates, inst.base, inst.savings, inst.per_candidate, t.budget),
     )
-    if n <= exact_limit:
+    if inst.problem is not None:
+        p = inst.problem
         mask, value = heuristic(p, rounds=0)  # a quick incumbent; the search does the rest
         method = "branch-and-bound"
         optimal = value >= bound - p.eps  # the incumbent already reaches the bound: nothing to search
@@ -134,14 +139,16 @@ def recommend(
             search = BranchAndBound(p, mask, value, max_nodes)
             search.run()
             mask, value, optimal = search.best_mask, search.best_value, search.complete
+        mask = greedy_fill(p, prune_redundant(p, mask))
+        chosen = {s for s in range(n) if mask >> s & 1}
     else:
-        mask, value = heuristic(p, local_search_rounds, time.monotonic() + local_search_seconds)
-        optimal = value >= bound - p.eps  # the answer reaches the bound: proved after all
+        chosen, value = tree_heuristic(t, local_search_rounds, time.monotonic() + local_search_seconds)
+        optimal = value >= bound - t.eps  # the answer reaches the bound: proved after all
         method = "greedy+local-search"
-    mask = greedy_fill(p, prune_redundant(p, mask))
-    value = p.value(mask)
+        chosen = t.greedy_fill(t.prune(chosen))
+    value = t.value(chosen)
     bound = value if optimal else max(bound, value)
-    answer = _answer(inst, profile, mask, value, bound, optimal, method)
+    answer = _answer(inst, profile, chosen, value, bound, optimal, method)
     if not inst.left_out:
         return answer
     left_out = inst.left_out
@@ -153,30 +160,31 @@ def recommend(
 
 
 def _answer(
-    inst: Instance, profile: NodeProfile, mask: int, value: float, bound: float, optimal: bool, method: str
+    inst: Instance, profile: NodeProfile, picked: set[int], value: float, bound: float, optimal: bool, method: str
 ) -> Recommendation:
-    """The answer for the chosen *mask*: who is baked, why the others are not, disk and root volume."""
-    p, candidates, base = inst.problem, inst.candidates, inst.base
-    cover = p.cover(mask)
-    disk = p.disk(mask)
+    """The answer for the *picked* groups: who is baked, why the others are not, disk and root volume."""
+    t, base = inst.tree, inst.base
+    depth = t.held_depth(picked)
+    disk = t.disk(picked)
+    extras = t.marginal_disks(picked)
     chosen: list[Chosen] = []
     not_chosen: list[NotChosen] = []
     pull_room = 0
-    for j, c in enumerate(candidates):
-        if mask >> j & 1:
-            chosen.append(Chosen(c.reference, c.digest, cover[j]))
+    for j, (group, members) in enumerate(zip(inst.candidates, inst.members, strict=True)):
+        saving = inst.savings[j][max(depth[j], base[j]) - base[j]]
+        if j in picked:
+            chosen.extend(Chosen(c.reference, c.digest, c.weight * saving) for c in members)
             continue
-        extra = p.marginal_disk(mask, j)
-        pull_room = max(pull_room, extra)
-        if base[j] == len(c.layers):
+        pull_room = max(pull_room, extras[j])
+        if base[j] == len(group.layers):
             reason = ALREADY_BAKED
-        elif p.value(1 << j) <= p.eps:
+        elif t.single_value(j) <= t.eps:
             reason = NO_TIME_SAVED
-        elif disk + extra > p.budget:
+        elif disk + extras[j] > t.budget:
             reason = DOES_NOT_FIT
         else:
             reason = ALREADY_CACHED  # it fits, so its marginal saving is 0 (the final fill would have added it)
-        not_chosen.append(NotChosen(c.reference, c.digest, reason, cover[j]))
+        not_chosen.extend(NotChosen(c.reference, c.digest, reason, c.weight * saving) for c in members)
     chosen.sort(key=lambda c: -c.seconds_saved_per_day)
     estimated = any(guessed for items in inst.per_candidate for _, guessed in items.values())
     warnings: list[str] = []
@@ -186,7 +194,7 @@ def _answer(
         warnings.append(f"profile {profile.name} gives no OS footprint; the root volume leaves it out")
     return Recommendation(
         profile=profile.name,
-        budget_bytes=p.budget,
+        budget_bytes=t.budget,
         optimal=optimal,
         method=method,
         chosen=tuple(chosen),

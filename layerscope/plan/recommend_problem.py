@@ -15,6 +15,7 @@ from layerscope.plan.compat import cannot_run
 from layerscope.plan.disk import KUBELET_IMAGE_GC_HIGH, disk_items
 from layerscope.plan.launch import LaunchParameters, PlanLayer, estimate_launch, plan_layers
 from layerscope.plan.profile import NodeProfile
+from layerscope.plan.recommend_tree import TreeProblem, build_tree
 
 if TYPE_CHECKING:
     from layerscope.plan.planned import PlannedImage
@@ -89,8 +90,10 @@ class Problem:
 class Instance:
     """A built problem and what the bounds and the answer need besides it."""
 
-    problem: Problem
-    candidates: tuple[Candidate, ...]  # the ones the node can run, in input order (bit s of a mask = candidates[s])
+    problem: Problem | None  # the dense matrix, built only for the exact search (up to its limit of groups)
+    tree: TreeProblem  # the same problem over the chain tree (every size)
+    candidates: tuple[Candidate, ...]  # one per group, weights summed (bit s of a mask = candidates[s])
+    members: tuple[tuple[Candidate, ...], ...]  # per group: the runnable candidates in it, in input order
     left_out: tuple[tuple[Candidate, str], ...]  # the ones it cannot run, and why
     base: tuple[int, ...]  # per candidate: layers cached by the pre-baked set alone
     savings: tuple[tuple[float, ...], ...]  # per candidate: seconds one launch saves with base + k layers cached
@@ -130,14 +133,28 @@ def _common_prefix(a: Sequence[str], b: Sequence[str]) -> int:
     return n
 
 
+def _group(candidates: Sequence[Candidate]) -> list[tuple[Candidate, ...]]:
+    """Candidates with identical layers together, in order of first appearance."""
+    groups: dict[tuple[PlanLayer, ...], list[Candidate]] = {}
+    for c in candidates:
+        groups.setdefault(c.layers, []).append(c)
+    return [tuple(g) for g in groups.values()]
+
+
 def build_instance(
     candidates: Sequence[Candidate],
     profile: NodeProfile,
     budget_bytes: int | None,
     params: LaunchParameters,
     prebaked_chains: Collection[str],
+    dense_limit: int = 0,
 ) -> Instance:
-    """The problem for *candidates* on *profile* (see plan/recommend.py for the model and the default budget)."""
+    """The problem for *candidates* on *profile* (see plan/recommend.py for the model and the default budget).
+
+    Candidates with the same layers (digests, chains and sizes) are one group: baking any of them holds the same
+    layers, so the search counts groups, not references (issue #17). The dense matrix is built for at most
+    *dense_limit* groups.
+    """
     held = set(prebaked_chains) | {layer.chain_id for c in candidates for layer in c.layers if layer.cached}
     left_out: list[tuple[Candidate, str]] = []
     runnable: list[Candidate] = []
@@ -166,35 +183,43 @@ def build_instance(
         budget_bytes = max(0, usable - (profile.os_footprint_bytes or 0) - prebaked_disk)
     if budget_bytes < 0:
         raise UsageError("the disk budget must not be negative")
-    chains = [[layer.chain_id for layer in c.layers] for c in runnable]
+    members = _group(runnable)
+    groups = [replace(g[0], weight=math.fsum(c.weight for c in g)) for g in members]
+    chains = [[layer.chain_id for layer in c.layers] for c in groups]
     base = [sum(1 for _ in itertools.takewhile(held.__contains__, ch)) for ch in chains]  # cached by P alone
 
-    n = len(runnable)
-    gains: list[list[float]] = [[0.0] * n for _ in range(n)]
+    n = len(groups)
     savings: list[tuple[float, ...]] = []
-    for j, c in enumerate(runnable):
+    node_inc: list[list[float]] = []
+    for j, c in enumerate(groups):
         times = [_launch_seconds(c.layers, k, params) for k in range(base[j], len(c.layers) + 1)]
         saving = [0.0]
         for t in times[1:]:
             # The model is monotone (a longer cached prefix never costs time); max() only irons out float noise.
             saving.append(max(saving[-1], times[0] - t))
         savings.append(tuple(saving))
-        for s in range(n):
-            k = len(c.layers) if s == j else max(base[j], _common_prefix(chains[j], chains[s]))
-            gains[s][j] = c.weight * saving[k - base[j]]
-    per_candidate = tuple(items_of(c.layers, held) for c in runnable)
-    flat, per = _disk_items(per_candidate)
-    total = sum(max(col) for col in zip(*gains, strict=True)) if n else 0.0
-    problem = Problem(
-        gains=tuple(tuple(row) for row in gains),
-        disk_items=flat,
-        items=per,
-        budget=budget_bytes,
-        eps=1e-9 * max(1.0, total),
-    )
+        node_inc.append([0.0] * base[j] + [c.weight * (b - a) for a, b in itertools.pairwise(saving)])
+    per_candidate = tuple(items_of(c.layers, held) for c in groups)
+    total = math.fsum(c.weight * sv[-1] for c, sv in zip(groups, savings, strict=True))
+    eps = 1e-9 * max(1.0, total)
+    items = [((key, size) for key, (size, _) in own.items()) for own in per_candidate]
+    tree = build_tree(chains, node_inc, items, budget_bytes, eps)
+    problem = None
+    if n <= dense_limit:
+        gains: list[list[float]] = [[0.0] * n for _ in range(n)]
+        for j, c in enumerate(groups):
+            for s in range(n):
+                k = len(c.layers) if s == j else max(base[j], _common_prefix(chains[j], chains[s]))
+                gains[s][j] = c.weight * savings[j][k - base[j]]
+        flat, per = _disk_items(per_candidate)
+        problem = Problem(
+            gains=tuple(tuple(row) for row in gains), disk_items=flat, items=per, budget=budget_bytes, eps=eps
+        )
     return Instance(
         problem=problem,
-        candidates=tuple(runnable),
+        tree=tree,
+        candidates=tuple(groups),
+        members=tuple(members),
         left_out=tuple(left_out),
         base=tuple(base),
         savings=tuple(savings),

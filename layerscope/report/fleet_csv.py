@@ -16,6 +16,8 @@ booleans are `true`/`false`; sizes in bytes, times in seconds):
     drift_bytes_to_pull                                            (image rows with drift)
     launch_with_bake_seconds, launch_without_bake_seconds          (image rows with launch estimates)
     exact                              image rows: false when a total includes an estimate
+    repository                         the reference without its tag or digest; rows come grouped by it
+    applicable                         image rows: false when the profile's node never launches the image
 
 The layer rows of an image add up to its image row (compressed and pull columns). Fleet figures are in the JSON,
 Markdown and HTML formats only.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 
+from layerscope.report.fleet_groups import by_repository
 from layerscope.report.model import Report, ReportImage, ReportLayer
 
 __all__ = ["COLUMNS", "render_csv"]
@@ -61,6 +64,8 @@ COLUMNS = (
     "launch_with_bake_seconds",
     "launch_without_bake_seconds",
     "exact",
+    "repository",
+    "applicable",
 )
 
 
@@ -97,6 +102,7 @@ def _image_row(image: ReportImage) -> dict[str, object]:
         "launch_with_bake_seconds": image.launch.with_bake_seconds if image.launch else None,
         "launch_without_bake_seconds": image.launch.without_bake_seconds if image.launch else None,
         "exact": t.exact,
+        "applicable": image.applicable,
     }
 
 
@@ -131,7 +137,9 @@ def render_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for image in report.images:
-        for row in (_image_row(image), *(_layer_row(image, layer) for layer in image.layers)):
-            writer.writerow([_cell(row.get(column)) for column in COLUMNS])
+    for group in by_repository(report.images):  # grouped like the HTML and Markdown (issue #17)
+        for image in group.images:
+            for row in (_image_row(image), *(_layer_row(image, layer) for layer in image.layers)):
+                row["repository"] = group.repository
+                writer.writerow([_cell(row.get(column)) for column in COLUMNS])
     return out.getvalue()

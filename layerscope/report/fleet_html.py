@@ -11,19 +11,20 @@ that the page ran cleanly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from functools import cache
-from html import escape
 from importlib.resources import files
 
 from layerscope import __version__
+from layerscope.report import fleet_sections
 from layerscope.report.fleet_charts import APP_PULL, BASE_PULL, CACHED, CHART_IDS, WITH_BAKE, WITHOUT_BAKE, charts
+from layerscope.report.html_cells import esc, name_html, num_cell, size, table, text_cell
 from layerscope.report.model import Report, ReportImage
-from layerscope.units import format_duration, format_size
+from layerscope.units import format_duration
 
 # The chart ids and colours are re-exported: the browser test reads them from here.
 __all__ = ["APP_PULL", "BASE_PULL", "CACHED", "CHART_IDS", "WITHOUT_BAKE", "WITH_BAKE", "render_html"]
 
+LAYER_IMAGES = 200  # images whose layer tables the page lists (the most bytes pulled a day first)
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 
@@ -33,42 +34,20 @@ def _asset(name: str) -> str:
     return "\n" + files("layerscope.report").joinpath("assets", name).read_text(encoding="utf-8")
 
 
-def _page_assets() -> tuple[str, str, str]:
+def _page_assets() -> tuple[str, str, str, str]:
     """(CSS, error hook, sort script), inlined so the page stays one self-contained file under the CSP.
 
     error-hook.js runs first: it records any script error where a headless browser's DOM dump shows it.
     sort.js: click (or Enter/Space on) a header to sort by it; numbers sort by data-sort, text by its content.
     """
-    return _asset("report.css"), _asset("error-hook.js"), _asset("sort.js")
+    return _asset("report.css"), _asset("error-hook.js"), _asset("pager.js"), _asset("sort.js")
 
 
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
-def _size(n: int | None) -> str:
-    return format_size(n)
-
-
-def _num_cell(value: float | int | None, text: str, field: str = "") -> str:
-    sort = "-1" if value is None else (str(value) if isinstance(value, int) else f"{value:.3f}")
-    attr = f' data-field="{_e(field)}"' if field else ""
-    return f'<td class="num" data-sort="{sort}"{attr}>{_e(text)}</td>'
-
-
-def _text_cell(text: str, cls: str = "") -> str:
-    c = f' class="{cls}"' if cls else ""
-    return f"<td{c}>{_e(text)}</td>"
-
-
-def _table(headers: Sequence[tuple[str, bool]], rows: Iterable[str], *, table_id: str, sortable: bool = True) -> str:
-    head = "".join(f'<th class="num">{_e(h)}</th>' if num else f"<th>{_e(h)}</th>" for h, num in headers)
-    cls = ' class="sortable"' if sortable else ""
-    return (
-        f'<div class="scroll"><table id="{_e(table_id)}"{cls}><thead><tr>{head}</tr></thead><tbody>\n'
-        + "\n".join(rows)
-        + "\n</tbody></table></div>"
-    )
+_e = esc
+_size = size
+_num_cell = num_cell
+_text_cell = text_cell
+_table = table
 
 
 def _card(key: str, value: str, note: str = "") -> str:
@@ -163,7 +142,7 @@ def _images(report: Report) -> str:
             else '<td class="num" data-sort="-1"></td>'
         )
         cells = [
-            f'<td><span class="mono">{_e(i.name)}</span><div class="sub">{_e(i.platform)}</div></td>',
+            f'<td>{name_html(i.name)}{_not_applicable(i)}<div class="sub">{_e(i.platform)}</div></td>',
             _text_cell(_base(i)),
             _num_cell(i.weight, f"{i.weight:g}", "weight"),
             _num_cell(t.compressed_bytes, _size(t.compressed_bytes), "compressed_bytes"),
@@ -194,7 +173,14 @@ def _images(report: Report) -> str:
         if all(i.totals.exact for i in report.images)
         else '<p class="context">* includes estimated or catalog sizes</p>'
     )
-    return '<section id="images"><h2>Images</h2>' + _table(headers, rows, table_id="images-table") + note + "</section>"
+    table_html = _table(headers, rows, table_id="images-table", paged=True, what="images")
+    return f'<section id="images"><h2>Images ({len(report.images)})</h2>' + table_html + note + "</section>"
+
+
+def _not_applicable(image: ReportImage) -> str:
+    if image.applicable:
+        return ""
+    return f' <span class="badge bad" title="{_e(image.not_applicable)}">not applicable</span>'
 
 
 def _recommendation(report: Report) -> str:
@@ -209,51 +195,20 @@ def _recommendation(report: Report) -> str:
         f"<strong>Root volume: {rec.root_volume_bytes // 2**30} GiB</strong> ({_e(_size(rec.root_volume_bytes))}).</p>"
     )
     rows = [
-        f'<tr><td class="mono">{_e(c.reference)}</td><td>bake</td>'
+        f"<tr><td>{name_html(c.reference)}</td><td>bake</td>"
         + _num_cell(c.seconds_saved_per_day, format_duration(c.seconds_saved_per_day), "seconds_saved_per_day")
         + "</tr>"
         for c in rec.chosen
     ]
     rows += [
-        f'<tr><td class="mono">{_e(n.reference)}</td><td>{_e(n.reason)}</td>'
+        f"<tr><td>{name_html(n.reference)}</td><td>{_e(n.reason)}</td>"
         + _num_cell(n.seconds_saved_per_day, format_duration(n.seconds_saved_per_day), "seconds_saved_per_day")
         + "</tr>"
         for n in rec.not_chosen
     ]
-    table = _table([("image", False), ("decision", False), ("saved per day", True)], rows, table_id="rec-table")
+    headers = [("image", False), ("decision", False), ("saved per day", True)]
+    table = _table(headers, rows, table_id="rec-table", paged=True, what="recommendation")
     return f'<section id="recommendation"><h2>Recommendation</h2><div class="panel">{intro}</div>{table}</section>'
-
-
-def _shared(report: Report) -> str:
-    shared = report.fleet.shared_layers
-    if not shared:
-        none = '<p class="context">No layer is shared by two images.</p>'
-        return f'<section id="shared"><h2>Most shared layers</h2>{none}</section>'
-    rows = [
-        f'<tr><td class="mono nowrap" title="{_e(s.digest)}">{_e(s.digest[:19])}</td>'
-        + f'<td class="mono nowrap" title="{_e(s.chain_id)}">{_e(s.chain_id[:19])}</td>'
-        + _num_cell(s.images, str(s.images), "images")
-        + _text_cell("yes" if s.base else "")
-        + _num_cell(s.compressed_bytes, _size(s.compressed_bytes), "compressed_bytes")
-        + _num_cell(s.extracted_bytes, _size(s.extracted_bytes), "extracted_bytes")
-        + f'<td class="mono">{_e(", ".join(s.references))}</td></tr>'
-        for s in shared
-    ]
-    headers = [
-        ("layer", False),
-        ("chain", False),
-        ("images", True),
-        ("base", False),
-        ("compressed", True),
-        ("extracted", True),
-        ("held by", False),
-    ]
-    return (
-        '<section id="shared"><h2>Most shared layers (by chain ID)</h2>'
-        '<p class="context">The same blob on another parent is another layer on a node.</p>'
-        + _table(headers, rows, table_id="shared-table")
-        + "</section>"
-    )
 
 
 def _disk(report: Report) -> str:
@@ -270,16 +225,20 @@ def _disk(report: Report) -> str:
     return _table(headers, rows, table_id="disk-table")
 
 
-def _warnings(report: Report) -> str:
-    items = [f"<li><code>{_e(i.name)}</code>: {_e(w)}</li>" for i in report.images for w in i.warnings]
-    items += [f"<li>{_e(w)}</li>" for w in report.warnings]
-    if not items:
-        return ""
-    return '<section id="warnings"><h2>Warnings</h2><ul class="warnings">' + "".join(items) + "</ul></section>"
+def _cached_cell(cached: bool | None, unsure: bool) -> str:
+    """Whether the node holds the layer; with an unresolved baked image a "no" may be wrong: say so (issue #17)."""
+    text = "unknown" if cached is None else "yes" if cached else "no"
+    if unsure and cached is not True:
+        note = "a baked image was not resolved: this layer may be held (see Warnings)"
+        return f'<td title="{_e(note)}">{_e(text)} <span class="badge bad">unresolved bake</span></td>'
+    return _text_cell(text)
 
 
 def _layers(report: Report) -> str:
-    parts = ['<section id="layers"><h2>Layers per image</h2>']
+    parts = [
+        '<section id="layers"><h2>Layers per image</h2>'
+        f"<details><summary>Show the layers of {min(len(report.images), LAYER_IMAGES)} images</summary>"
+    ]
     headers = [
         ("#", True),
         ("digest", False),
@@ -291,7 +250,19 @@ def _layers(report: Report) -> str:
         ("source", False),
         ("shared by", True),
     ]
-    for n, image in enumerate(report.images):
+    unsure = bool(report.baked_unresolved)
+    # The page stays workable at 10,000 images (issue #17): the layers of the images that cost the most a day are
+    # listed; every layer of every image is in the CSV and JSON formats.
+    shown = report.images
+    if len(shown) > LAYER_IMAGES:
+        ranked = sorted(range(len(shown)), key=lambda k: -shown[k].weight * shown[k].pull_with_bake_bytes)
+        keep = set(ranked[:LAYER_IMAGES])
+        shown = tuple(image for k, image in enumerate(report.images) if k in keep)
+        parts.append(
+            f'<p class="context">The {LAYER_IMAGES} images of most bytes pulled a day; the layers of the other '
+            f"{len(report.images) - LAYER_IMAGES} are in the CSV and JSON formats.</p>"
+        )
+    for n, image in enumerate(shown):
         rows = [
             "<tr>"
             + _num_cell(layer.index, str(layer.index))
@@ -299,7 +270,7 @@ def _layers(report: Report) -> str:
             + (" (foreign)" if layer.foreign else "")
             + "</td>"
             + _text_cell("yes" if layer.base else "")
-            + _text_cell("unknown" if layer.cached is None else "yes" if layer.cached else "no")
+            + _cached_cell(layer.cached, unsure)
             + _num_cell(layer.compressed_bytes, _size(layer.compressed_bytes), "compressed_bytes")
             + _num_cell(layer.uncompressed_bytes, _size(layer.uncompressed_bytes), "uncompressed_bytes")
             + _num_cell(layer.extracted_bytes, _size(layer.extracted_bytes), "extracted_bytes")
@@ -309,12 +280,12 @@ def _layers(report: Report) -> str:
             for layer in image.layers
         ]
         parts.append(
-            f"<details><summary><code>{_e(image.name)}</code> — {len(image.layers)} layers, "
+            f"<details><summary>{name_html(image.name)} — {len(image.layers)} layers, "
             f"{_e(_size(image.totals.compressed_bytes))}</summary>"
             + _table(headers, rows, table_id=f"layers-{n}")
             + "</details>"
         )
-    parts.append("</section>")
+    parts.append("</details></section>")
     return "\n".join(parts)
 
 
@@ -327,7 +298,17 @@ def _context(report: Report) -> str:
     else:
         bits.append("no node profile")
     if report.baked:
-        bits.append("baked: " + ", ".join(f"<code>{_e(b)}</code>" for b in report.baked))
+        unresolved = {r for r, _ in report.baked_unresolved}
+        bits.append(
+            "baked: "
+            + ", ".join(
+                f'<code>{_e(b)}</code> <span class="badge bad" title="not resolved: its layers are held by catalog '
+                'revision or unknown (see Warnings)">unresolved</span>'
+                if b in unresolved
+                else f"<code>{_e(b)}</code>"
+                for b in report.baked
+            )
+        )
     else:
         bits.append("nothing baked: every layer is pulled")
     return '<p class="context">' + " · ".join(bits) + "</p>"
@@ -343,17 +324,18 @@ def render_html(report: Report) -> str:
         _summary(report),
         _gate(report),
         charts(report),
+        fleet_sections.repositories(report),
         _images(report),
         _recommendation(report),
         '<section id="disk"><h2>Node disk by runtime</h2>' + _disk(report) + "</section>",
-        _shared(report),
-        _warnings(report),
+        fleet_sections.shared(report),
+        fleet_sections.warnings(report),
         _layers(report),
         f"<footer>layerscope {_e(__version__)} · schema {_e(report.schema)} · sizes in decimal units "
         "(1 GB = 10<sup>9</sup> bytes); hover a bar for its exact value; click a column header to sort.</footer>",
         "</main>",
     ]
-    css, error_hook, sort = _page_assets()
+    css, error_hook, pager, sort = _page_assets()
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -361,5 +343,5 @@ def render_html(report: Report) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(title)}</title>\n<style>{css}</style>\n<script>{error_hook}</script>\n</head>\n<body>\n"
         + "\n".join(part for part in body if part)
-        + f"\n<script>{sort}</script>\n</body>\n</html>\n"
+        + f"\n<script>{pager}</script>\n<script>{sort}</script>\n</body>\n</html>\n"
     )

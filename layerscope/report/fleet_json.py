@@ -5,8 +5,13 @@
     launch_profile  profile whose network/disk figures the launch estimates use (the --profile, or the shipped
                     default when none was given), or null when launch times were not estimated
     baked           digest-pinned references of the baked set ([] without a profile or --baked)
+    baked_unresolved[]  {reference, reason}: entries of `baked` that could not be resolved (their layers held
+                    by catalog revision or unknown), as in `analyze -o json`
     images[]        one per analysed image (one platform of a reference), report order:
-      reference, digest, platform ("os/arch[/variant][:os_version]"), weight (launches per day; 1 by default)
+      reference, digest, platform ("os/arch[/variant][:os_version]"), weight (launches per day; 1 by default;
+                    one image of a reference carries it: the platform the node runs, other platforms 0)
+      applicable, not_applicable   whether the profile's node launches it, and why not (null); a non-applicable
+                    image is left out of the fleet's pulls, node cache, node disk and launch seconds
       base          {image, channel, os_version, month, layers, match} or null — as in `analyze -o json`
       totals        exactly `analyze -o json`'s totals: compressed_bytes, uncompressed_bytes, extracted_bytes,
                     base_compressed_bytes, app_compressed_bytes, pull_compressed_bytes, pull_extracted_bytes,
@@ -104,6 +109,8 @@ def _image(image: ReportImage) -> dict[str, Any]:
         "digest": image.digest,
         "platform": image.platform,
         "weight": image.weight,
+        "applicable": image.applicable,
+        "not_applicable": image.not_applicable,
         "base": None
         if b is None
         else {
@@ -155,6 +162,7 @@ def report_document(report: Report) -> dict[str, Any]:
         "profile": report.profile,
         "launch_profile": report.launch_profile,
         "baked": list(report.baked),
+        "baked_unresolved": [{"reference": r, "reason": why} for r, why in report.baked_unresolved],
         "images": [_image(image) for image in report.images],
         "fleet": {
             "images": f.images,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tabulate import tabulate
 
+from layerscope.report.fleet_groups import TOP_N, by_repository, top_by
 from layerscope.report.model import Report, ReportImage
 from layerscope.units import format_duration, format_size
 
 __all__ = ["IMAGE_HEADERS", "render_markdown"]
+
+HOLDERS = 5  # holders of a shared layer named before "and N more"
 
 IMAGE_HEADERS = (
     "image",
@@ -45,9 +50,13 @@ def _base(image: ReportImage) -> str:
     return _md(" ".join(parts) + weak) or "?"
 
 
-def _image_rows(report: Report) -> list[list[str]]:
+def _more(n: int, what: str) -> str:
+    return f"\n\n…and {n} more {what} (the HTML and CSV reports list them all)" if n else ""
+
+
+def _image_rows(images: Sequence[ReportImage]) -> list[list[str]]:
     rows = []
-    for image in report.images:
+    for image in images:
         t, launch = image.totals, image.launch
         rows.append(
             [
@@ -87,7 +96,9 @@ def _fleet_lines(report: Report) -> list[str]:
         )
     rec = f.recommendation
     if rec is not None:
-        chosen = ", ".join(_code(c.reference) for c in rec.chosen) or "nothing more"
+        chosen = ", ".join(_code(c.reference) for c in rec.chosen[:TOP_N]) or "nothing more"
+        if len(rec.chosen) > TOP_N:
+            chosen += f" and {len(rec.chosen) - TOP_N} more"
         proof = "optimal" if rec.optimal else f"not proved optimal ({rec.method})"
         lines.append(
             f"- **Recommendation** ({_code(rec.profile)}): bake {chosen} — saves "
@@ -100,6 +111,25 @@ def _fleet_lines(report: Report) -> list[str]:
             f"- **Gate** (--max-pull {_size(g.max_bytes)}): {'EXCEEDED' if g.exceeded else 'ok'} — {_md(g.reason)}"
         )
     return lines
+
+
+def _repositories(report: Report) -> str:
+    """The top repositories by bytes pulled a day, one row each, and how many more."""
+    groups = sorted(by_repository(report.images), key=lambda g: -g.pull_bytes_per_day)
+    rows = [
+        [
+            _code(g.repository),
+            str(len(g.images)),
+            f"{g.weight:g}",
+            _size(g.pull_with_bake_bytes),
+            _size(round(g.pull_bytes_per_day)),
+            format_duration(g.launch_seconds_per_day) if g.launch_seconds_per_day is not None else "-",
+        ]
+        for g in groups[:TOP_N]
+    ]
+    headers = ("repository", "images", "launches/day", "pull with bake", "pulled a day", "launch time a day")
+    table = tabulate(rows, headers=headers, tablefmt="pipe", disable_numparse=True)
+    return f"### Repositories ({len(groups)})\n\n" + table + _more(len(groups) - len(rows), "repositories")
 
 
 def render_markdown(report: Report) -> str:
@@ -116,9 +146,18 @@ def render_markdown(report: Report) -> str:
     if context:
         head += [" · ".join(context), ""]
     parts = ["\n".join(head + _fleet_lines(report))]
-    table = tabulate(_image_rows(report), headers=IMAGE_HEADERS, tablefmt="pipe", disable_numparse=True)
-    note = "" if all(i.totals.exact for i in report.images) else "\n\n\\* includes estimated or catalog sizes"
-    parts.append("### Images\n\n" + table + note)
+    images: Sequence[ReportImage] = report.images
+    title = "### Images"
+    if len(images) > TOP_N:  # a PR comment stays short: the repositories, then the top images by impact
+        parts.append(_repositories(report))
+        top, _ = top_by(images, lambda i: i.weight * i.pull_with_bake_bytes)
+        images, more = top, len(report.images) - len(top)
+        title = f"### Top {len(top)} images by bytes pulled a day (compressed × launches per day)"
+    else:
+        more = 0
+    table = tabulate(_image_rows(images), headers=IMAGE_HEADERS, tablefmt="pipe", disable_numparse=True)
+    note = "" if all(i.totals.exact for i in images) else "\n\n\\* includes estimated or catalog sizes"
+    parts.append(f"{title}\n\n" + table + note + _more(more, "images"))
     if f.shared_layers:
         rows = [
             [
@@ -128,7 +167,8 @@ def render_markdown(report: Report) -> str:
                 "yes" if s.base else "",
                 _size(s.compressed_bytes),
                 _size(s.extracted_bytes),
-                _md(", ".join(s.references)),
+                _md(", ".join(s.references[:HOLDERS]))
+                + (f" and {len(s.references) - HOLDERS} more" if len(s.references) > HOLDERS else ""),
             ]
             for s in f.shared_layers
         ]
@@ -137,8 +177,8 @@ def render_markdown(report: Report) -> str:
             "### Most shared layers (by chain ID: the same blob on another parent is another layer on a node)\n\n"
             + tabulate(rows, headers=headers, tablefmt="pipe", disable_numparse=True)
         )
-    warnings = [f"- {_code(i.name)}: {_md(w)}" for i in report.images for w in i.warnings]
-    warnings += [f"- {_md(w)}" for w in report.warnings]
+    warnings = [f"- {_md(w)}" for w in report.warnings]
+    warnings += [f"- {_code(i.name)}: {_md(w)}" for i in report.images for w in i.warnings]
     if warnings:
-        parts.append("### Warnings\n\n" + "\n".join(warnings))
+        parts.append("### Warnings\n\n" + "\n".join(warnings[:TOP_N]) + _more(len(warnings) - TOP_N, "warnings"))
     return "\n\n".join(parts) + "\n"

@@ -32,6 +32,7 @@ from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, 
 from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import NodeProfile
 from layerscope.plan.recommend import Candidate, recommend
+from layerscope.report.applicable import applicability
 from layerscope.report.fleet_figures import (
     RUNTIMES,
     Dedup,
@@ -144,6 +145,12 @@ class ReportImage:
     split: PullSplit
     layers: tuple[ReportLayer, ...]
     warnings: tuple[str, ...] = ()
+    not_applicable: str | None = None  # why the profile's node never launches it (report/applicable.py)
+
+    @property
+    def applicable(self) -> bool:
+        """Whether the node launches this image (its figures count in the fleet's pulls, disk and launch time)."""
+        return self.not_applicable is None
 
     @property
     def pull_with_bake_bytes(self) -> int:
@@ -168,6 +175,8 @@ class Report:
     gate: GateResult | None = None
     warnings: tuple[str, ...] = ()
     schema: str = SCHEMA
+    # Entries of `baked` not resolved, and why (cache states less known there; the analysis JSON's field, #18).
+    baked_unresolved: tuple[tuple[str, str], ...] = ()
 
 
 def _layer(image: PlannedImage, plan: Sequence[PlanLayer], holders: Mapping[str, int]) -> tuple[ReportLayer, ...]:
@@ -234,6 +243,7 @@ def build_report(
     launch_profile: str | None = None,
     weights: Mapping[str, float] | None = None,
     baked: Sequence[str] = (),
+    baked_unresolved: Sequence[tuple[str, str]] = (),
     prebaked_chains: Collection[str] = (),
     budget_bytes: int | None = None,
     top_shared: int = 10,
@@ -247,6 +257,7 @@ def build_report(
     *prebaked_chains* (the resolved baked set) already on the node and *budget_bytes* (None: the profile's).
     """
     weights = weights or {}
+    applies = applicability(images, weights, profile)
     plans = [plan_layers(image) for image in images]
     names = _names(images)
     holders: dict[str, list[int]] = {}
@@ -258,7 +269,7 @@ def build_report(
     counts = {chain: len(owners) for chain, owners in holders.items()}
 
     out: list[ReportImage] = []
-    for image, plan, name in zip(images, plans, names, strict=True):
+    for image, plan, name, applies_to in zip(images, plans, names, applies, strict=True):
         est: Launch | None = None
         if launch is not None:
             cmp = compare_launch(plan, launch)
@@ -277,7 +288,7 @@ def build_report(
                 name=name,
                 digest=image.digest,
                 platform=str(image.platform),
-                weight=float(weights.get(image.reference, 1.0)),
+                weight=applies_to.weight,
                 totals=image.totals,
                 base=base,
                 drift=drift,
@@ -285,19 +296,23 @@ def build_report(
                 split=_split(image),
                 layers=_layer(image, plan, counts),
                 warnings=_image_warnings(image, drift, est),
+                not_applicable=applies_to.not_applicable,
             )
         )
 
-    registry, node_cache = distinct_layers(images, plans)
-    disks = node_disk(plans, launch.extraction_ratio if launch is not None else None)
+    # The registry stores every platform; a node holds and pulls only what it launches (issue #17).
+    on_node = [i for i, a in enumerate(applies) if a.not_applicable is None]
+    registry, _ = distinct_layers(images, plans)
+    _, node_cache = distinct_layers([images[i] for i in on_node], [plans[i] for i in on_node])
+    disks = node_disk([plans[i] for i in on_node], launch.extraction_ratio if launch is not None else None)
     shared = shared_layers(images, plans, names, holders, top_shared)
 
     recommendation = None
     if profile is not None and images:
         # Display names, so two platforms of one reference stay apart in the answer.
         candidates = [
-            Candidate(name, image.digest, float(weights.get(image.reference, 1.0)), plan, image.platform)
-            for image, name, plan in zip(images, names, plans, strict=True)
+            Candidate(name, image.digest, a.weight, plan, image.platform)
+            for image, name, plan, a in zip(images, names, plans, applies, strict=True)
         ]
         recommendation = recommend(
             candidates, profile, budget_bytes=budget_bytes, params=launch, prebaked_chains=prebaked_chains
@@ -305,16 +320,17 @@ def build_report(
 
     with_day = without_day = None
     if launch is not None:
-        with_day = sum(r.weight * r.launch.with_bake_seconds for r in out if r.launch is not None)
-        without_day = sum(r.weight * r.launch.without_bake_seconds for r in out if r.launch is not None)
+        launched = [r for r in out if r.launch is not None and r.applicable]
+        with_day = sum(r.weight * r.launch.with_bake_seconds for r in launched if r.launch is not None)
+        without_day = sum(r.weight * r.launch.without_bake_seconds for r in launched if r.launch is not None)
 
     fleet = FleetFigures(
         images=len(out),
         compressed_bytes=sum(r.totals.compressed_bytes for r in out),
         registry=registry,
         node_cache=node_cache,
-        pull_with_bake_bytes=sum(r.pull_with_bake_bytes for r in out),
-        pull_without_bake_bytes=sum(r.pull_without_bake_bytes for r in out),
+        pull_with_bake_bytes=sum(r.pull_with_bake_bytes for r in out if r.applicable),
+        pull_without_bake_bytes=sum(r.pull_without_bake_bytes for r in out if r.applicable),
         node_disk=disks,
         shared_layers=shared,
         launch_seconds_per_day_with_bake=with_day,
@@ -332,4 +348,5 @@ def build_report(
         fleet=fleet,
         gate=gate,
         warnings=tuple(report_warnings),
+        baked_unresolved=tuple(baked_unresolved),
     )

@@ -337,3 +337,18 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
     with pytest.raises(LayerscopeError, match="cannot reach the Dask scheduler") as info:
         DaskExecutor(WorkerSettings(), f"tcp://127.0.0.1:{free_port()}", connect_timeout=1.0)
     assert info.value.hint is not None and "dask scheduler" in info.value.hint
+
+
+def test_a_local_dask_cluster_leaves_no_scratch_space_behind(tmp_path: Path) -> None:
+    # Issue #17: the workers' scratch (locks, spill) lives in a directory the run owns and removes on close,
+    # not in the shared /tmp/dask-scratch-space.
+    pytest.importorskip("distributed")
+    executor = DaskExecutor(WorkerSettings(store_path=str(tmp_path / "s.sqlite3")), n_workers=1)
+    try:
+        scratch = executor._scratch
+        assert scratch is not None and Path(scratch).is_dir()
+        dirs = executor._client.run(lambda dask_worker: dask_worker.local_directory)
+        assert dirs and all(Path(d).resolve().is_relative_to(Path(scratch).resolve()) for d in dirs.values())
+    finally:
+        executor.close()
+    assert not Path(scratch).exists()

@@ -126,3 +126,36 @@ def number(text: str) -> int | None:
     """A `data-sort` value back to an int (-1 marks unknown)."""
     value = int(float(text))
     return None if value == -1 else value
+
+
+def many_images(n: int, seed: int = 17) -> tuple[list[PlannedImage], dict[str, float]]:
+    """*n* images in repositories of 1-8 tags on a shared Server Core base (some with a shared runtime layer), a
+    few Linux ones, long registry names; and their weights (launches per day). For the fleet-scale page tests."""
+    import random
+
+    rng = random.Random(seed)
+    images: list[PlannedImage] = []
+    weights: dict[str, float] = {}
+    repo = 0
+    while len(images) < n:
+        repo += 1
+        linux = rng.random() < 0.08
+        weight = float(rng.choice([1, 2, 5, 10, 40]))
+        runtime = rng.randrange(3)
+        for tag in range(rng.randint(1, 8)):
+            if len(images) >= n:
+                break
+            ref = f"registry.internal.example.com/platform-team-{repo % 13}/service-{repo:04d}-api:2.{tag}.0"
+            app = rng.randint(5, 400) * 10**6
+            specs = [
+                layer_spec("base-rtm", 1_900_000_000, 4_800_000_000, base=True, foreign=True),
+                layer_spec("base-update", 700_000_000, 1_600_000_000, base=True, foreign=True),
+                layer_spec(f"runtime-{runtime}", 150_000_000, 400_000_000),
+                layer_spec(f"app-{repo}-{tag}", app, app * 3),
+            ]
+            if linux:
+                specs = [layer_spec("alpine", 3_000_000, 8_000_000), layer_spec(f"app-{repo}-{tag}", app, app * 2)]
+            platform = Platform("linux", "amd64") if linux else WINDOWS
+            images.append(image(ref, specs, cached=[False] * len(specs), platform=platform))
+            weights[ref] = weight
+    return images, weights

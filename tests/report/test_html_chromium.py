@@ -55,9 +55,10 @@ def test_renders_with_visible_charts(browser: str, report_html: Path, tmp_path: 
     assert (png.width, png.height) == (1400, 2000)
     colours = png.colours(step=2)
     assert len(colours) > 200  # text, bars and antialiasing: far from blank
-    # Every series of the two charts above the fold is painted, as solid areas of its exact colour.
+    # Every series of the two charts above the fold is painted, as solid areas of its exact colour (sampled every
+    # second pixel: 200 samples are some 800 px; the bars are bytes × launches a day, so light images are short).
     for colour in (CACHED, BASE_PULL, WITH_BAKE, WITHOUT_BAKE):
-        assert colours[_rgb(colour)] > 300, colour
+        assert colours[_rgb(colour)] > 200, colour
     # The app layers are tiny next to the base, but a minimum width keeps them visible.
     assert colours[_rgb(APP_PULL)] > 10
 

@@ -69,7 +69,17 @@ def test_json_document() -> None:
     doc = json.loads(render_report(report, ReportFormat.JSON))
     assert doc == report_document(report)
     assert doc["schema"] == "layerscope.report/v1"
-    assert set(doc) == {"schema", "profile", "launch_profile", "baked", "images", "fleet", "gate", "warnings"}
+    assert set(doc) == {
+        "schema",
+        "profile",
+        "launch_profile",
+        "baked",
+        "baked_unresolved",
+        "images",
+        "fleet",
+        "gate",
+        "warnings",
+    }
     for entry, original in zip(doc["images"], IMAGES, strict=True):
         # Field for field what `analyze -o json` writes for the same image.
         assert entry["totals"] == image_document(original)["totals"]

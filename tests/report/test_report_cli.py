@@ -67,16 +67,21 @@ def test_twelve_images_in_four_formats_agree_with_analyze(
 
     # Fleet dedup recomputed here from analyze's own layers: by digest, and by chain ID.
     digests = {x["digest"]: x["compressed_bytes"] for i in expected for x in i["layers"]}
-    chains = {x["chain_id"]: x["compressed_bytes"] for i in expected for x in i["layers"]}
+    # The WS2019 node launches the Windows images only: the Linux one is listed, not applicable (issue #17).
+    runs = [i for i in expected if i["platform"]["os"] == "windows"]
+    assert 0 < len(runs) < len(expected)
+    assert [i["applicable"] for i in doc["images"]] == [i in runs for i in expected]
+    assert all((i["not_applicable"] is None) == i["applicable"] for i in doc["images"])
+    assert sum(i["weight"] for i in doc["images"]) == sum(fleet.weights.values())  # the workload's weights
+    chains = {x["chain_id"]: x["compressed_bytes"] for i in runs for x in i["layers"]}
     fleet_doc = doc["fleet"]
     assert fleet_doc["registry"]["layers"] == len(digests) and fleet_doc["registry"]["compressed_bytes"] == sum(
         digests.values()
     )
-    assert fleet_doc["node_cache"]["layers"] == len(chains) > len(digests)  # the runtime layer on two bases
+    run_digests = {x["digest"] for i in runs for x in i["layers"]}
+    assert fleet_doc["node_cache"]["layers"] == len(chains) > len(run_digests)  # the runtime layer on two bases
     assert fleet_doc["node_cache"]["compressed_bytes"] == sum(chains.values())
-    assert fleet_doc["pull"]["with_bake_compressed_bytes"] == sum(
-        i["totals"]["pull_compressed_bytes"] for i in expected
-    )
+    assert fleet_doc["pull"]["with_bake_compressed_bytes"] == sum(i["totals"]["pull_compressed_bytes"] for i in runs)
     drifted = [i["reference"] for i in doc["images"] if i["drift"]]
     assert len(drifted) == 4 and all(":billing" in r or ":reports" in r or ":admin" in r or ":windows-app" in r
                                      for r in drifted)  # fmt: skip
@@ -201,3 +206,28 @@ def test_progress_counts_report_images_and_all_bytes(monkeypatch: pytest.MonkeyP
         assert (images.completed, images.total) == (1, 2)
         assert (total.completed, total.total) == (700, 1500)
     assert ReportProgress(False, ["oci:a:1"])._progress is None
+
+
+def test_an_unresolved_baked_image_is_a_warning_everywhere(layerscope: Cli, fleet: Fleet, tmp_path: Path) -> None:
+    # Issue #17 item 3: a baked image that cannot be resolved was only on stderr; the JSON and HTML carry it now.
+    missing = f"oci:{tmp_path / 'no-such-layout'}:servercore"
+    doc = json.loads(fleet.profile.read_text(encoding="utf-8"))
+    doc["baked"].append({"reference": missing})
+    profile = tmp_path / "node.json"
+    profile.write_text(json.dumps(doc), encoding="utf-8")
+    outputs = {}
+    for fmt in ("json", "html"):
+        out = tmp_path / f"r.{fmt}"
+        run = layerscope("report", *fleet.refs[:3], "--profile", str(profile), "-o", fmt, "--output", str(out),
+                         "--no-progress")  # fmt: skip
+        assert run.exit_code == 0, run.stderr
+        outputs[fmt] = out.read_text(encoding="utf-8")
+    report = json.loads(outputs["json"])
+    assert [u["reference"] for u in report["baked_unresolved"]] == [missing]
+    assert missing in report["baked"]
+    assert any(w.startswith(f"baked image {missing} not resolved") for w in report["warnings"])
+    html = outputs["html"]
+    header = html[html.index("<header>") : html.index("</header>")]
+    assert re.search(re.escape(f"<code>{missing}</code>") + r' <span class="badge bad"[^>]*>unresolved</span>', header)
+    assert 'id="warnings"' in html and "not resolved" in html[html.index('id="warnings"') :]
+    assert "unresolved bake</span>" in html  # the cache columns say a "no" may be wrong

@@ -81,7 +81,21 @@ def test_long_labels_are_shortened_with_the_full_text_in_a_tooltip() -> None:
     text = next(t for t in root.iter("text") if t.get("class") == "label")
     assert text.find("title").text == label  # type: ignore[union-attr]
     shown = "".join(text.itertext()).removeprefix(label)
-    assert shown.startswith("…") and shown.endswith(":1.0") and len(shown) < len(label)
+    # Cut in the middle (issue #17): the registry and repository start and the tag end both stay.
+    assert shown.startswith("registry.example.com/") and shown.endswith(":1.0") and "…" in shown
+    assert len(shown) < len(label)
+
+
+def test_shorten_middle_and_histogram_and_sparkline() -> None:
+    assert svg.shorten_middle("short") == "short"
+    cut = svg.shorten_middle("a" * 30 + "b" * 30, 21)
+    assert len(cut) == 21 and cut.startswith("a" * 10) and cut.endswith("b" * 10)
+    root = _parse(svg.histogram([0.0, 1.0, 1.5, 10.0], chart_id="h", title="t", color="#000", fmt=str, bins=10))
+    counts = [int(r.get("data-count", "0")) for r in root.iter("rect") if r.get("class") == "hbin"]
+    assert counts == [1, 2, 0, 0, 0, 0, 0, 0, 0, 1]
+    assert svg.sparkline([1.0], label="x") == ""
+    spark = _parse(svg.sparkline([1.0, 3.0, 2.0], label="trend"))
+    assert len(next(spark.iter("polyline")).get("points", "").split()) == 3
 
 
 def test_deterministic_and_empty() -> None:
