@@ -32,6 +32,7 @@ from layerscope.plan.profile import BakedImage, NodeProfile
 from layerscope.platforms import PlatformFilter
 from layerscope.reference import ImageReference, parse_reference
 from layerscope.results import ImageResult
+from layerscope.windows.dating import date_base, sac_warning
 
 __all__ = ["BakedSet", "apply_baked", "holding", "resolve_baked"]
 
@@ -76,7 +77,7 @@ def resolve_baked(
             if isinstance(exc, RegistryUnavailableError) and host is not None and host not in unreachable:
                 unreachable.add(host)
             cause = exc.message
-            declared = declared_base(catalog, entry.reference, entry.os_version, entry.month)
+            declared = date_base(declared_base(catalog, entry.reference, entry.os_version, entry.month), "", None)
             if declared is not None and declared.family and declared.channel and declared.os_version is None:
                 undetermined.append((declared.family, declared.channel))
             elif declared is not None and declared.os_version is not None:
@@ -98,7 +99,7 @@ def resolve_baked(
         for image in images:
             refs.append(image.ref.with_digest(image.manifest.digest).pinned())
             chains.update(chain_ids(list(image.config.diff_ids)))
-            match = match_base(image.config, image.manifest.layers, catalog)
+            match = date_base(match_base(image.config, image.manifest.layers, catalog), "", None)
             if match is not None:
                 bases.append(match)
     return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined), tuple(unresolved))
@@ -159,7 +160,7 @@ def apply_baked(
             rebuild_on=suggest_rebuild(drift.baked, catalog) if drift.baked is not None else None,
             pulled_layers=tuple(layer.index for layer in pulled),
         )
-    warnings: list[str] = []
+    warnings: list[str] = [w for w in (sac_warning(base),) if w]
     if profile is not None:
         if image.platform.os != "windows":
             warnings.append(f"{image.platform} image cannot run on the Windows node of profile {profile.name}")

@@ -162,7 +162,9 @@ class Session:
         parsed = [parse_reference(r) for r in refs]
         images = self.analyzer.analyze(parsed, platform or self.settings.platform)
         if not self.has_baked_set:
-            return [PlannedImage(image) for image in images]
+            from layerscope.windows.dating import sac_warning
+
+            return [PlannedImage(image, warnings=tuple(w for w in (sac_warning(image.base),) if w)) for image in images]
         from layerscope.baked import apply_baked
         from layerscope.plan.launch import compare_launch, plan_layers
 

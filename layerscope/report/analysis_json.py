@@ -55,6 +55,11 @@ def base_document(b: BaseMatch | None) -> dict[str, Any] | None:
         "month": b.month,
         "layers": b.layer_count,
         "match": b.match,
+        # Extensions (#14): the revision dated from the build tables, and its base-blob generation.
+        "kb": b.kb,
+        "release_date": b.release_date,
+        "version": b.version,
+        "generation": b.generation,
     }
 
 
@@ -69,6 +74,12 @@ def drift_document(d: BaseDrift | None) -> dict[str, Any] | None:
         "image_month": d.image_month,
         "bytes_to_pull": d.bytes_to_pull,
         "rebuild_on": d.rebuild_on,
+        # Extensions (#14 item 3).
+        "baked_kb": d.baked_kb,
+        "image_kb": d.image_kb,
+        "months_behind": d.months_behind,
+        "pulled_layers": list(d.pulled_layers),
+        "layers_known": d.layers_known,
     }
 
 

@@ -113,6 +113,10 @@ def _image(image: ReportImage) -> dict[str, Any]:
             "month": b.month,
             "layers": b.layers,
             "match": b.match,
+            "kb": b.kb,
+            "release_date": b.release_date,
+            "version": b.version,
+            "generation": b.generation,
         },
         "totals": totals_document(t),
         "pull": {

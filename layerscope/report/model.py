@@ -102,6 +102,10 @@ class ReportBase:
     month: str | None
     layers: int
     match: str
+    kb: str | None = None  # #14: dated from the build tables
+    release_date: str | None = None
+    version: str | None = None
+    generation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +274,22 @@ def build_report(
             )
         drift = image.drift
         b = image.base
-        base = None if b is None else ReportBase(b.image, b.channel, b.os_version, b.month, b.layer_count, b.match)
+        base = (
+            None
+            if b is None
+            else ReportBase(
+                b.image,
+                b.channel,
+                b.os_version,
+                b.month,
+                b.layer_count,
+                b.match,
+                b.kb,
+                b.release_date,
+                b.version,
+                b.generation,
+            )
+        )
         out.append(
             ReportImage(
                 reference=image.reference,
