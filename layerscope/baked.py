@@ -32,7 +32,7 @@ from layerscope.plan.profile import BakedImage, NodeProfile
 from layerscope.platforms import PlatformFilter
 from layerscope.reference import ImageReference, parse_reference
 from layerscope.results import ImageResult
-from layerscope.windows.dating import date_base, sac_warning
+from layerscope.windows.dating import date_base, sac_warning, same_generation
 
 __all__ = ["BakedSet", "apply_baked", "holding", "resolve_baked"]
 
@@ -64,6 +64,14 @@ def resolve_baked(
     unreachable: set[str] = set()  # hosts that did not answer
     unresolved: list[tuple[str, str]] = []
     for entry in entries:
+        if not entry.resolve:
+            # Declared at the node's revision (--ami/--nodes, #14 item 2): a floating tag resolved online would
+            # give today's revision, not the node's.
+            known = date_base(declared_base(catalog, entry.reference, entry.os_version, entry.month), "", None)
+            if known is not None and known.os_version is not None:
+                bases.append(known)
+                refs.append(entry.reference)
+                continue
         ref = parse_reference(entry.reference)
         host = ref.registry if isinstance(ref, ImageReference) else None
         cause: str
@@ -127,6 +135,32 @@ def _same_known_build(a: BaseMatch, b: BaseMatch) -> bool:
     )
 
 
+def _generation_held(base: BaseMatch, baked: BakedSet) -> bool | None:
+    """Whether a declared baked revision of the image's channel holds its base blob (same generation, #14 item 3).
+
+    False when no declared revision of the channel is baked or the generations differ; None when a
+    generation is not known on either side (the caller then gives a range, never a guess).
+    """
+    if base.layer_count < 2:
+        return False  # a single-layer base is its own revision: held only when declared_hit
+    same = [
+        same_generation(base, b)
+        for b in baked.bases
+        if b.match == "declared" and b.family == base.family and b.channel == base.channel
+    ]
+    if any(s is True for s in same):
+        return True
+    return None if any(s is None for s in same) else False
+
+
+def _months_between(image_month: str | None, node_month: str | None) -> int | None:
+    """Months from the image's base to the node's (> 0: the image is older); None when either is unknown."""
+    if not image_month or not node_month:
+        return None
+    (iy, im), (ny, nm) = (map(int, image_month.split("-")), map(int, node_month.split("-")))
+    return (ny - iy) * 12 + (nm - im)
+
+
 def apply_baked(
     image: ImageResult, baked: BakedSet, catalog: Catalog, profile: NodeProfile | None = None
 ) -> PlannedImage:
@@ -134,12 +168,15 @@ def apply_baked(
     base = image.base
     declared_hit = base is not None and any(_same_known_build(base, b) for b in baked.bases if b.match == "declared")
     undetermined = base is not None and (base.family, base.channel) in baked.undetermined
+    blob_held = _generation_held(base, baked) if base is not None and not declared_hit else False
     cached: list[bool | None] = []
     state: bool | None = True
     for layer in image.layers:
         own: bool | None
         if (layer.chain_id is not None and layer.chain_id in baked.chain_ids) or (layer.base and declared_hit):
             own = True
+        elif layer.base and layer.index == 0 and blob_held is not False:
+            own = blob_held  # the base blob of the node's generation (True), or not known (None)
         elif layer.base and undetermined:
             own = None
         else:
@@ -154,11 +191,20 @@ def apply_baked(
     if drift is not None:
         # Of the base layers the baked base lacks, the node's chains may still hold some (another baked image).
         pulled = [image.layers[i] for i in drift.pulled_layers if cached[i] is not True]
+        b = drift.baked
+        known = drift.layers_known
+        if b is not None and b.match == "declared":
+            # A revision known only by its os_version: its layers are known through its generation (#14 item 3).
+            known = blob_held is not None
         drift = replace(
             drift,
             bytes_to_pull=sum(layer.measurement.compressed_bytes for layer in pulled),
-            rebuild_on=suggest_rebuild(drift.baked, catalog) if drift.baked is not None else None,
+            rebuild_on=suggest_rebuild(b, catalog) if b is not None else None,
             pulled_layers=tuple(layer.index for layer in pulled),
+            layers_known=known,
+            baked_kb=b.kb if b is not None else None,
+            image_kb=base.kb if base is not None else None,
+            months_behind=_months_between(base.month if base else None, b.month if b else None),
         )
     warnings: list[str] = [w for w in (sac_warning(base),) if w]
     if profile is not None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from layerscope.baked import BakedSet
     from layerscope.diff import ImageDiff
     from layerscope.plan.launch import LaunchParameters
+    from layerscope.plan.node import NodeRevision
     from layerscope.plan.profile import BakedImage, NodeProfile
     from layerscope.plan.pulllist import PullItem
     from layerscope.plan.recommend import Recommendation
@@ -51,6 +52,8 @@ class Settings:
     profile: str | None = None  # shipped profile name or a YAML/JSON file
     baked: tuple[str, ...] = ()  # references or baked-set files, added to the profile's baked set
     catalog_path: Path | None = None  # user catalog (default: $XDG_DATA_HOME/layerscope/catalog.json)
+    ami: str | None = None  # --ami NAME|ami-ID|YYYY-MM-DD|latest (#14 item 2); else the profile's `ami:`
+    nodes: Path | None = None  # --nodes FILE: `kubectl get nodes -o json`
 
     def registry_config(self) -> RegistryConfig:
         """The per-host registry configuration these settings describe."""
@@ -70,6 +73,28 @@ def parse_mirrors(values: Sequence[str]) -> dict[str, str]:
             )
         out[host.strip().lower()] = endpoint.strip()
     return out
+
+
+def _node_kernels(path: Path) -> tuple[str, ...]:
+    """The Windows nodes' kernelVersion from a `kubectl get nodes -o json` file (--nodes)."""
+    import json
+
+    from layerscope.plan.node import windows_kernel_versions
+
+    hint = "save it with: kubectl get nodes -o json > nodes.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--nodes {path}: file not found", hint=hint) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"--nodes {path}: not a JSON document ({exc})", hint=hint) from None
+    try:
+        found = windows_kernel_versions(doc)
+    except ValueError as exc:
+        raise UsageError(f"--nodes {path}: {exc}", hint=hint) from None
+    if not found:
+        raise UsageError(f"--nodes {path}: no Windows node with a kernelVersion 10.0.BUILD.UBR", hint=hint)
+    return tuple(version for _, version in found)
 
 
 def _baked_entries(values: Sequence[str]) -> list[BakedImage]:
@@ -117,6 +142,8 @@ class Session:
             mode=settings.mode,
         )
         self._baked: BakedSet | None = None
+        self._node: NodeRevision | None = None
+        self._kernels = _node_kernels(settings.nodes) if settings.nodes else ()
 
     def __enter__(self) -> Session:
         return self
@@ -134,16 +161,45 @@ class Session:
 
     @property
     def has_baked_set(self) -> bool:
-        """True when a profile or --baked names what the node holds."""
-        return self.profile is not None or bool(self.settings.baked)
+        """True when a profile, --baked, --ami or --nodes says what the node holds."""
+        return self.profile is not None or bool(self.settings.baked) or self._node_given
+
+    @property
+    def _node_given(self) -> bool:
+        return self.settings.ami is not None or self.settings.nodes is not None
+
+    def node(self) -> NodeRevision:
+        """The node's base revision and how it is known (#14 item 2), worked out once."""
+        if self._node is None:
+            from layerscope.aws_amis import aws_lookups
+            from layerscope.windows.node import NodeInputs, node_revision
+
+            p = self.profile
+            inputs = NodeInputs(
+                kernels=self._kernels,
+                ami=self.settings.ami or (p.ami if p else None),
+                ami_family=p.ami_family if p else None,
+                profile_os_version=p.os_version if p else None,
+                runtime=p.runtime if p else None,
+            )
+            node, warnings = node_revision(inputs, aws_lookups())
+            for warning in warnings:
+                self.observer.warning(warning)
+            self._node = node
+        return self._node
 
     def baked(self) -> BakedSet:
         """The node's baked set, resolved once (manifests and configs only)."""
         if self._baked is None:
             from layerscope.baked import resolve_baked
+            from layerscope.plan.node_baked import at_node_revision, default_bases
 
             entries = list(self.profile.baked) if self.profile else []
             entries += self._extra_baked
+            node = self.node()
+            if node.inferred and not entries:
+                entries = default_bases(node)  # --ami/--nodes alone: the AMI caches servercore and nanoserver
+            entries = at_node_revision(entries, node)
             platform = None
             if self.profile is not None and self.profile.os_version:
                 # The node pulls the variant of a multi-platform base that matches its own build.
@@ -241,4 +297,11 @@ class Session:
             profile=self.profile.name if self.profile else None,
             baked=self.baked().references if self.has_baked_set else (),
             baked_unresolved=self.baked().unresolved if self.has_baked_set else (),
+            node=self.node_of_run() if self.has_baked_set else self.node(),
         )
+
+    def node_of_run(self) -> NodeRevision:
+        """The node with `resolved` when a digest-pinned baked base settled it, `declared` from an entry's own."""
+        from layerscope.plan.node_baked import settle
+
+        return settle(self.node(), self.baked())

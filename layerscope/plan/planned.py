@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from layerscope.catalog.match import BaseMatch
     from layerscope.oci import Platform
     from layerscope.plan.launch import LaunchComparison
+    from layerscope.plan.node import NodeRevision
 
 __all__ = ["AnalysisRun", "PlannedImage"]
 
@@ -101,3 +102,4 @@ class AnalysisRun:
     baked: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     baked_unresolved: tuple[tuple[str, str], ...] = ()  # (reference, reason): baked entries not pinned (#18)
+    node: NodeRevision | None = None  # the node's base revision and its basis (#14 item 2)

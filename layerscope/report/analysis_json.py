@@ -150,7 +150,18 @@ def analysis_document(run: AnalysisRun) -> dict[str, Any]:
         # Extensions (#18 item 1): what of the baked set stayed unresolved, and every warning of the run.
         "baked_unresolved": [{"reference": r, "reason": why} for r, why in run.baked_unresolved],
         "warnings": list(run.warnings),
+        # Extension (#14 item 2): the node's cached base revision and how it is known.
+        "node": run.node.to_json() if run.node is not None else _UNKNOWN_NODE,
     }
+
+
+_UNKNOWN_NODE: dict[str, Any] = {
+    "os_version": None,
+    "alternatives": [],
+    "basis": "unknown",
+    "ami": None,
+    "ami_date": None,
+}
 
 
 def render_json(run: AnalysisRun) -> str:

@@ -68,6 +68,8 @@ def profile_fields(profile: NodeProfile) -> dict[str, Any]:
             {"reference": b.reference, "os_version": b.os_version, "month": b.month, "source": b.source}
             for b in profile.baked
         ],
+        "ami": profile.ami,
+        "ami_family": profile.ami_family,
         "sources": dict(profile.sources),
         "notes": list(profile.notes),
         "origin": profile.origin,

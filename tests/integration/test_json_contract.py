@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.integration.conftest import Run
 
 TOP = {"schema", "profile", "baked", "images"}
-TOP_EXT = {"baked_unresolved", "warnings"}  # #18 item 1
+TOP_EXT = {"baked_unresolved", "warnings", "node"}  # #18 item 1, #14 item 2
 IMAGE = {
     "reference",
     "index_digest",
