@@ -46,6 +46,9 @@ class BakedSet:
     bases: tuple[BaseMatch, ...]  # Windows bases of resolved entries, and declared revisions
     undetermined: tuple[tuple[str, str], ...] = ()  # (family, channel) held at an unknown revision
     unresolved: tuple[tuple[str, str], ...] = ()  # (reference as given, why and what stands in for it)
+    # An unresolved entry that is no known base: any layer may be among its, so what is not known held is
+    # unknown (`cached: null`), never "not held" (#18 item 3).
+    opaque: bool = False
 
 
 def resolve_baked(
@@ -63,6 +66,7 @@ def resolve_baked(
     undetermined: list[tuple[str, str]] = []
     unreachable: set[str] = set()  # hosts that did not answer
     unresolved: list[tuple[str, str]] = []
+    opaque = False
     for entry in entries:
         if not entry.resolve:
             # Declared at the node's revision (--ami/--nodes, #14 item 2): a floating tag resolved online would
@@ -98,6 +102,7 @@ def resolve_baked(
                 )
                 continue
             refs.append(entry.reference)
+            opaque = opaque or declared is None
             unresolved.append((entry.reference, f"{cause}; its layers are unknown"))
             observer.warning(
                 f"baked image {entry.reference} not resolved ({cause}); its layers are unknown"
@@ -110,7 +115,7 @@ def resolve_baked(
             match = date_base(match_base(image.config, image.manifest.layers, catalog), "", None)
             if match is not None:
                 bases.append(match)
-    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined), tuple(unresolved))
+    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined), tuple(unresolved), opaque)
 
 
 def holding(baked: BakedSet, image: ImageResult) -> BakedSet:
@@ -177,7 +182,7 @@ def apply_baked(
             own = True
         elif layer.base and layer.index == 0 and blob_held is not False:
             own = blob_held  # the base blob of the node's generation (True), or not known (None)
-        elif layer.base and undetermined:
+        elif (layer.base and undetermined) or baked.opaque:
             own = None
         else:
             own = False

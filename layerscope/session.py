@@ -244,7 +244,24 @@ class Session:
         # what the node cannot run with the same reason, instead of failing on a platform mismatch (#12 item 6).
         images = self.images(list(weights))
         candidates = [Candidate.from_image(p, weights[p.reference]) for p in images]
-        return recommend(candidates, self.profile, budget_bytes=budget_bytes, prebaked_chains=self.baked().chain_ids)
+        baked = self.baked()
+        # #18 item 4: what the node is known to hold counts on its disk even where the baked entry was not resolved
+        # (a declared or node-inferred revision marks the candidates' base layers cached); the rest is a warning.
+        known = {
+            layer.chain_id
+            for p in images
+            for layer, held in zip(p.layers, p.cached, strict=True)
+            if held is True and layer.chain_id is not None
+        }
+        answer = recommend(candidates, self.profile, budget_bytes=budget_bytes, prebaked_chains=baked.chain_ids | known)
+        unknown = [ref for ref, why in baked.unresolved if why.endswith("its layers are unknown")]
+        if unknown:
+            warning = (
+                f"the root volume counts only what is known of the baked set: {len(unknown)} baked image(s) not"
+                f" resolved ({', '.join(unknown)}) count 0 bytes; pin them by digest or declare their os_version"
+            )
+            answer = replace(answer, warnings=(*answer.warnings, warning))
+        return answer
 
     def pins(self, refs: Sequence[str]) -> list[PullItem]:
         """Each reference pinned to the digest it resolves to now (an index stays an index: nodes pick)."""
