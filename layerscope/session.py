@@ -222,14 +222,14 @@ class Session:
 
             return [PlannedImage(image, warnings=tuple(w for w in (sac_warning(image.base),) if w)) for image in images]
         from layerscope.baked import apply_baked
-        from layerscope.plan.launch import compare_launch, plan_layers
+        from layerscope.plan.launch import compare_launch, plan_layers, unknown_layers
 
         baked = self.baked()
         planned = [apply_baked(image, baked, self.catalog, self.profile) for image in images]
         params = self.launch_parameters()
         if params is None:
             return planned
-        return [replace(p, launch=compare_launch(plan_layers(p), params)) for p in planned]
+        return [replace(p, launch=compare_launch(plan_layers(p), params, unknown_layers(p))) for p in planned]
 
     def recommend(self, workload: Workload, budget_bytes: int | None = None) -> Recommendation:
         """Which workload images to bake on the profile's node (requires a profile)."""

@@ -137,6 +137,13 @@ def launch_document(launch: LaunchComparison) -> dict[str, Any]:
         "with_baked": _estimate(launch.with_baking),
         "without_baked": _estimate(launch.without_baking),
         "seconds_saved": round(launch.seconds_saved, 1),
+        # Extension (#14 item 4): with layers of unknown cache state, the fast end (them held) … the slow end.
+        "range": None
+        if launch.if_unknown_cached is None
+        else {
+            "seconds_min": round(launch.if_unknown_cached.total_seconds, 1),
+            "seconds_max": round(launch.with_baking.total_seconds, 1),
+        },
     }
 
 

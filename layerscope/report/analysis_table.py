@@ -37,9 +37,13 @@ def _title(image: PlannedImage) -> list[str]:
     if image.launch is not None:
         w, wo = image.launch.with_baking, image.launch.without_baking
         approx = "~" if w.estimated or wo.estimated else ""
+        best = image.launch.if_unknown_cached
+        on_node = f"{approx}{format_duration(w.total_seconds)}"
+        if best is not None:  # #14 item 4: unknown cache states give a range, not silently the worst case
+            on_node = f"{approx}{format_duration(best.total_seconds)} … {format_duration(w.total_seconds)}"
         lines.append(
-            f"launch {approx}{format_duration(w.total_seconds)} on this node"
-            f" ({approx}{format_duration(wo.total_seconds)} with nothing baked)"
+            f"launch {on_node} on this node ({approx}{format_duration(wo.total_seconds)} with nothing baked)"
+            + (" (range: the cache state of some layers is unknown)" if best is not None else "")
         )
     return lines
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from layerscope.basematch import BaseDrift
 from layerscope.gate import GateResult
-from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
+from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers, unknown_layers
 from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import NodeProfile
 from layerscope.plan.recommend import Candidate, recommend
@@ -116,6 +116,8 @@ class Launch:
     without_bake_seconds: float
     estimated: bool  # some extracted size was estimated from the compressed size
     warnings: tuple[str, ...] = ()
+    # #14 item 4: with layers of unknown cache state, the launch with them held (with_bake_seconds: pulled)
+    with_bake_seconds_min: float | None = None
 
     @property
     def seconds_saved(self) -> float:
@@ -265,12 +267,13 @@ def build_report(
     for image, plan, name in zip(images, plans, names, strict=True):
         est: Launch | None = None
         if launch is not None:
-            cmp = compare_launch(plan, launch)
+            cmp = compare_launch(plan, launch, unknown_layers(image))
             est = Launch(
                 with_bake_seconds=cmp.with_baking.total_seconds,
                 without_bake_seconds=cmp.without_baking.total_seconds,
                 estimated=cmp.without_baking.estimated,
                 warnings=cmp.with_baking.warnings,
+                with_bake_seconds_min=cmp.if_unknown_cached.total_seconds if cmp.if_unknown_cached else None,
             )
         drift = image.drift
         b = image.base

@@ -91,8 +91,10 @@ def _from_ami(inputs: NodeInputs, aws: AwsLookups | None) -> tuple[NodeRevision,
             f"--ami {text}: a date needs the Windows build of the AMI",
             hint="use a profile with `ami_family:` (the shipped EKS/ECS profiles have one), or give the AMI name",
         )
+    # A named AMI brings its own runtime (ECS: Docker); the profile's runtime only qualifies a bare date.
+    runtime = inputs.runtime if isinstance(name, date) else None
     inferred: dict[str, Inference] = {
-        image: infer_ami_revision(name, build=build, image=image, runtime=inputs.runtime) for image in IMAGES
+        image: infer_ami_revision(name, build=build, image=image, runtime=runtime) for image in IMAGES
     }
     core = inferred["servercore"]
     when = core.on.isoformat() if core.on else (created.isoformat() if created else None)
