@@ -29,9 +29,12 @@ def _title(image: PlannedImage) -> list[str]:
         lines.append(f"base   {b.image or 'Windows base'} {b.channel or ''} {b.os_version or ''}{month}{weak}")
     if image.drift is not None:
         d = image.drift
+        bkb = f", {d.baked_kb}" if d.baked_kb else ""
+        ikb = f", {d.image_kb}" if d.image_kb else ""
+        upto = "" if d.layers_known else "up to "  # a generation not known: the upper end (#14 item 3)
         lines.append(
-            f"DRIFT  baked base {d.baked_os_version} ({d.baked_month or '?'}) vs image base {d.image_os_version}"
-            f" ({d.image_month or '?'}): {_size(d.bytes_to_pull)} of base layers will be pulled"
+            f"DRIFT  baked base {d.baked_os_version} ({d.baked_month or '?'}{bkb}) vs image base {d.image_os_version}"
+            f" ({d.image_month or '?'}{ikb}): {upto}{_size(d.bytes_to_pull)} of base layers will be pulled"
             + (f"; rebuild on {d.rebuild_on}" if d.rebuild_on else "")
         )
     if image.launch is not None:
