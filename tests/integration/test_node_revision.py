@@ -159,3 +159,18 @@ def test_unknown_generation_gives_unknown_not_a_guess(
     image = _analyze(layerscope, f"oci:{fixture_layout}:windows-app", "--profile", str(profile))["images"][0]
     assert [layer["cached"] for layer in image["layers"]][:2] == [None, False]
     assert image["drift"]["layers_known"] is False and image["drift"]["pulled_layers"] == [0, 1]
+
+
+def test_an_ambiguous_ami_date_warns_naming_both_revisions(
+    fixture_layout: Path, layerscope: Callable[..., Run]
+) -> None:
+    # Inside the April 2025 floating-tag regression the tag may still have served March's images.
+    april = _newest_container_release_on("17763", "2025-04-10")
+    march = _newest_container_release_on("17763", "2025-03-31")
+    doc = _analyze(
+        layerscope, f"oci:{fixture_layout}:windows-app", "--profile", "eks-ws2019-core", "--ami", "2025-04-10"
+    )
+    assert doc["node"]["os_version"] == april["os_version"] and doc["node"]["alternatives"] == [march["os_version"]]
+    warning = next(w for w in doc["warnings"] if "may hold servercore" in w)
+    assert april["os_version"] in warning and march["os_version"] in warning
+    assert "may hold servercore" in doc["_stderr"]
