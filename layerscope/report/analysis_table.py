@@ -79,6 +79,11 @@ def _rows(image: PlannedImage) -> list[list[object]]:
 
 def _render(run: AnalysisRun, fmt: str) -> str:
     parts = []
+    node = run.node
+    if node is not None and node.basis in ("node-os", "ami-date"):  # #14: say where the node's revision comes from
+        why = f"from {node.ami}" if node.ami else ("from the nodes' kernelVersion" if node.groups else "")
+        alts = f"; or {', '.join(node.alternatives)}" if node.alternatives else ""
+        parts.append(f"node   {node.os_version or 'revision unknown'} ({node.basis}{', ' + why if why else ''}{alts})")
     for image in run.images:
         title = _title(image)
         if fmt == "pipe":

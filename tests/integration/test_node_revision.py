@@ -174,3 +174,17 @@ def test_an_ambiguous_ami_date_warns_naming_both_revisions(
     warning = next(w for w in doc["warnings"] if "may hold servercore" in w)
     assert april["os_version"] in warning and march["os_version"] in warning
     assert "may hold servercore" in doc["_stderr"]
+
+
+def test_the_table_says_where_the_nodes_revision_comes_from(
+    fixture_layout: Path, layerscope: Callable[..., Run]
+) -> None:
+    ref = f"oci:{fixture_layout}:windows-app"
+    closed = f"mcr.microsoft.com=127.0.0.1:{free_port()}"
+    by_ami = layerscope("analyze", ref, "--ami", AMI_JUNE_2022, "--mirror", closed, "--no-store", "--no-progress")
+    node_row = _newest_container_release_on("17763", "2022-06-20")
+    assert by_ami.stdout.splitlines()[0] == f"node   {node_row['os_version']} (ami-date, from {AMI_JUNE_2022})"
+    assert f"({node_row['release_date'][:7]}, {node_row['kb']})" in by_ami.stdout  # the DRIFT line's month and KB
+    nodes = str(ROOT / "fixtures" / "nodes.json")
+    by_nodes = layerscope("analyze", ref, "--nodes", nodes, "--mirror", closed, "--no-store", "--no-progress")
+    assert by_nodes.stdout.splitlines()[0] == "node   10.0.17763.2928 (node-os, from the nodes' kernelVersion)"
