@@ -191,21 +191,51 @@ class Session:
     def baked(self) -> BakedSet:
         """The node's baked set, resolved once (manifests and configs only)."""
         if self._baked is None:
-            from layerscope.baked import resolve_baked
-            from layerscope.plan.node_baked import at_node_revision, default_bases
-
-            entries = list(self.profile.baked) if self.profile else []
-            entries += self._extra_baked
-            node = self.node()
-            if node.inferred and not entries:
-                entries = default_bases(node)  # --ami/--nodes alone: the AMI caches servercore and nanoserver
-            entries = at_node_revision(entries, node)
-            platform = None
-            if self.profile is not None and self.profile.os_version:
-                # The node pulls the variant of a multi-platform base that matches its own build.
-                platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
-            self._baked = resolve_baked(self.analyzer, entries, self.catalog, platform, self.observer)
+            self._baked = self._baked_at(self.node(), self.observer)
         return self._baked
+
+    def _baked_at(self, node: NodeRevision, observer: Observer) -> BakedSet:
+        """The baked set on a node of revision *node* (floating base tags declared at it)."""
+        from layerscope.baked import resolve_baked
+        from layerscope.plan.node_baked import at_node_revision, default_bases
+
+        entries = list(self.profile.baked) if self.profile else []
+        entries += self._extra_baked
+        if node.inferred and not entries:
+            entries = default_bases(node)  # --ami/--nodes alone: the AMI caches servercore and nanoserver
+        entries = at_node_revision(entries, node)
+        platform = None
+        if self.profile is not None and self.profile.os_version:
+            # The node pulls the variant of a multi-platform base that matches its own build.
+            platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
+        return resolve_baked(self.analyzer, entries, self.catalog, platform, observer)
+
+    def node_groups(self, images: Sequence[PlannedImage]) -> list[str]:
+        """With --nodes on several revisions: one warning per revision group, what *images* pull on its nodes."""
+        node = self.node()
+        if len(node.groups) < 2:
+            return []
+        from types import MappingProxyType
+
+        from layerscope.baked import apply_baked
+        from layerscope.units import format_size
+
+        lines = []
+        for revision, count in node.groups:
+            group = replace(node, os_version=revision, images=MappingProxyType({}))
+            baked = self._baked_at(group, NullObserver())
+            pulled = sum(
+                apply_baked(p.image, baked, self.catalog, self.profile).totals.pull_compressed_bytes for p in images
+            )
+            used = " (the revision this report uses)" if revision == node.os_version else ""
+            plural = "s" if count > 1 else ""
+            lines.append(
+                f"nodes on {revision} ({count} node{plural}){used}: the images pull {format_size(pulled)}"
+                f" ({pulled:,} B) in all"
+            )
+        for line in lines:
+            self.observer.warning(line)  # on stderr and, through the recorded warnings, in the report
+        return lines
 
     def launch_parameters(self) -> LaunchParameters | None:
         """The launch-time model's parameters from the profile, or None without one."""

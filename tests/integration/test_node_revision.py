@@ -188,3 +188,28 @@ def test_the_table_says_where_the_nodes_revision_comes_from(
     nodes = str(ROOT / "fixtures" / "nodes.json")
     by_nodes = layerscope("analyze", ref, "--nodes", nodes, "--mirror", closed, "--no-store", "--no-progress")
     assert by_nodes.stdout.splitlines()[0] == "node   10.0.17763.2928 (node-os, from the nodes' kernelVersion)"
+
+
+def test_report_gives_each_revision_group_of_the_nodes_its_pull(
+    fixture_layout: Path, tmp_path: Path, layerscope: Callable[..., Run]
+) -> None:
+    sizes = _manifest_sizes(fixture_layout, "windows-app")
+    doc = json.loads((ROOT / "fixtures" / "nodes.json").read_text())
+    doc["items"][0]["status"]["nodeInfo"]["kernelVersion"] = "10.0.17763.3406"
+    doc["items"].append(json.loads(json.dumps(doc["items"][0])))  # two nodes on 3406, one on 2928
+    path = tmp_path / "nodes.json"
+    path.write_text(json.dumps(doc))
+    closed = f"mcr.microsoft.com=127.0.0.1:{free_port()}"
+    ref = f"oci:{fixture_layout}:windows-app"
+    run = layerscope(
+        "report", ref, "--nodes", str(path), "--mirror", closed, "--no-store", "--no-progress", "-o", "json"
+    )
+    assert run.exit_code == 0, run.stderr
+    warnings = run.json()["warnings"]
+    # 3406 (Sep 2022) shares the image's base blob: the update layer and the app layers; 2928: the app layers only.
+    sep = sum(sizes[1:])
+    may = sum(sizes[2:])
+    assert "nodes on 10.0.17763.3406 (2 nodes) (the revision this report uses): the images pull" in "\n".join(warnings)
+    assert any(w.startswith("nodes on 10.0.17763.3406") and f"({sep:,} B)" in w for w in warnings)
+    assert any(w.startswith("nodes on 10.0.17763.2928 (1 node)") and f"({may:,} B)" in w for w in warnings)
+    assert "nodes on 10.0.17763.2928" in run.stderr
