@@ -164,6 +164,7 @@ def report(
             images = session.images(refs)
             baked = session.baked() if session.has_baked_set else None
             profile = session.profile
+            session.node_groups(images)  # --nodes on several revisions: each group's pull, as warnings (#14)
         # Warnings printed during the run (an unresolved baked image) belong in the report too, and each
         # image's own warnings (in the report per image) go to stderr as well (#18 item 1).
         warnings.extend(w for w in observer.recorded if w not in warnings)
