@@ -1,0 +1,275 @@
+"""`calibrate` end to end (issue #16): pull events generated from the launch model with known parameters plus
+noise, for images pushed to the test registry, with distractors; the fit must recover the parameters.
+
+Ground truth for sizes comes from scripts/fixturegen.py (the blob's length, its declared extracted bytes), not
+from layerscope's analysis; the pull times come from the launch model itself (`estimate_launch`) with the true
+parameters, times 1 + N(0, 5%) noise.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from layerscope.plan.launch import LaunchParameters, PlanLayer, estimate_launch
+from layerscope.plan.profile_files import load_profile
+from scripts import fixturegen
+from tests.integration.conftest import Run
+from tests.support.images import push, simple_image
+from tests.support.push import Pusher
+from tests.support.registry import RegistryProcess
+
+OS_VERSION = "10.0.17763.2928"
+TRUE_NETWORK = 1_500_000.0  # bytes/s
+TRUE_EXTRACTION = 800_000.0
+NOISE = 0.05
+
+
+def _image(layers: list[fixturegen.Layer]) -> fixturegen.Image:
+    return simple_image(layers, os_name="windows", os_version=OS_VERSION, docker=True)
+
+
+@pytest.fixture(scope="module")
+def fleet(registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A baked base image, eight app images on it (mixed compressibility), a Linux image; profile and truth."""
+    base_layers = [fixturegen.big_layer(1.0, seed="calib-base", compressible_fraction=0.5, windows=True)]
+    apps: dict[str, list[fixturegen.Layer]] = {}
+    rng = random.Random(16)
+    for i in range(8):
+        own = [
+            fixturegen.big_layer(
+                rng.uniform(0.5, 4.0),
+                seed=f"calib-app{i}-{j}",
+                compressible_fraction=rng.choice([0.0, 0.6, 0.95]),
+                windows=True,
+            )
+            for j in range(rng.randint(1, 3))
+        ]
+        apps[f"calib/app{i}"] = own
+    directory = tmp_path_factory.mktemp("calibrate")
+    with Pusher(registry.url) as p:
+        base = push(p, "calib/base", "1", _image(base_layers))
+        refs = {repo: push(p, repo, "1", _image(base_layers + own)).ref for repo, own in apps.items()}
+        linux = push(p, "calib/linux", "1", simple_image([fixturegen.big_layer(0.1, seed="calib-linux")])).ref
+    profile = directory / "node.yaml"
+    # Deliberately far from the truth: the fit must move both throughputs.
+    profile.write_text(
+        yaml.safe_dump(
+            {
+                "extends": "eks-ws2019-core",
+                "name": "calib-node",
+                "network_throughput": "4MB/s",
+                "extraction_throughput": "3MB/s",
+                "baked": [base.ref],
+            }
+        )
+    )
+    truth = {
+        refs[repo]: tuple(
+            PlanLayer(layer.blob.digest, layer.diff_id, len(layer.blob.data), layer.expected.extracted_bytes)
+            for layer in own
+        )
+        for repo, own in apps.items()
+    }
+    return {
+        "refs": refs,
+        "base": base.ref,
+        "linux": linux,
+        "profile": profile,
+        "dir": directory,
+        "truth": truth,
+        "host": registry.url.split("//", 1)[-1],
+    }
+
+
+def _true_params() -> LaunchParameters:
+    params = LaunchParameters.from_profile(load_profile("eks-ws2019-core"))
+    return replace(params, network_bytes_per_second=TRUE_NETWORK, extraction_bytes_per_second=TRUE_EXTRACTION)
+
+
+def _go(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}m{rest:.7f}s" if minutes else f"{rest:.7f}s"
+
+
+def _core_event(ref: str, node: str, message: str, i: int, reason: str = "Pulled") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"pod{i}.17a", "namespace": "shop"},
+        "reason": reason,
+        "message": message,
+        "source": {"component": "kubelet", "host": node},
+        "lastTimestamp": f"2026-11-{1 + i % 28:02d}T10:00:00Z",
+        "type": "Normal",
+    }
+
+
+def _new_event(ref: str, node: str, message: str, i: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
+        "metadata": {"name": f"pod{i}.17b", "namespace": "shop"},
+        "reason": "Pulled",
+        "note": message,
+        "reportingController": "kubelet",
+        "reportingInstance": node,
+        "eventTime": f"2026-11-{1 + i % 28:02d}T11:00:00.000000Z",
+        "type": "Normal",
+    }
+
+
+def write_events(fleet: dict[str, Any], n: int, seed: int, noise: float = NOISE) -> tuple[list[Path], dict[str, int]]:
+    """*n* Pulled events from the model (both message formats, both APIs) plus distractors; paths and counts."""
+    rng = random.Random(seed)
+    params = _true_params()
+    refs = list(fleet["truth"])
+    core: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    for i in range(n):
+        ref = refs[i % len(refs)]
+        node = f"ip-10-0-{i % 7}-1.ec2.internal"
+        seconds = estimate_launch(fleet["truth"][ref], params).total_seconds * (1 + rng.gauss(0, noise))
+        if i % 2:
+            core.append(_core_event(ref, node, f'Successfully pulled image "{ref}" in {_go(seconds)}', i))
+        else:
+            size = sum(layer.compressed_bytes for layer in fleet["truth"][ref])
+            message = (
+                f'Successfully pulled image "{ref}" in {_go(seconds)} ({_go(seconds + 2)} including waiting).'
+                f" Image size: {size} bytes."
+            )
+            new.append(_new_event(ref, node, message, i))
+    host = fleet["host"]
+    distractors = [
+        _core_event(fleet["linux"], "linux-node", f'Successfully pulled image "{fleet["linux"]}" in 2.5s', 900),
+        _core_event(f"{host}/calib/gone:1", "n", f'Successfully pulled image "{host}/calib/gone:1" in 30s', 901),
+        _core_event(refs[0], "n", f'Container image "{refs[0]}" already present on machine', 902),
+        _core_event(refs[0], "n", "Started container app", 903, reason="Started"),
+        _core_event(fleet["base"], "n", f'Successfully pulled image "{fleet["base"]}" in 1.5s', 904),
+    ]
+    paths = [fleet["dir"] / f"core-{seed}.json", fleet["dir"] / f"new-{seed}.json", fleet["dir"] / f"cut-{seed}.json"]
+    paths[0].write_text(json.dumps({"apiVersion": "v1", "kind": "EventList", "items": core + distractors}))
+    paths[1].write_text(json.dumps({"apiVersion": "events.k8s.io/v1", "kind": "EventList", "items": new}))
+    # A truncated download: one complete distractor item, then the file ends mid-item.
+    whole = json.dumps({"kind": "EventList", "items": [distractors[2], distractors[0]]})
+    paths[2].write_text(whole[: len(whole) - 40])
+    return paths, {"used": n}
+
+
+def _calibrate(layerscope: Callable[..., Run], fleet: dict[str, Any], paths: list[Path], *extra: str) -> Run:
+    args = [a for p in paths for a in ("--events", str(p))]
+    return layerscope("calibrate", "--profile", str(fleet["profile"]), *args, "--plain-http", "--no-progress", *extra)
+
+
+def test_calibrate_recovers_the_parameters_and_skips_distractors(
+    fleet: dict[str, Any], layerscope: Callable[..., Run]
+) -> None:
+    paths, _ = write_events(fleet, 120, seed=1)
+    out = fleet["dir"] / "calibrated.yaml"
+    run = _calibrate(layerscope, fleet, paths, "-o", "json", "--write-profile", str(out))
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    params = doc["parameters"]
+    assert abs(params["extraction_throughput"] / TRUE_EXTRACTION - 1) < 0.10, params
+    assert abs(params["network_throughput"] / TRUE_NETWORK - 1) < 0.25, params
+    lo, hi = doc["intervals"]["extraction_throughput"]
+    assert lo < params["extraction_throughput"] < hi
+    assert doc["fit"]["cv_mape"] < 0.10 and doc["fit"]["mape"] < 0.10, doc["fit"]
+    assert doc["events"]["used"] == 120
+    skipped = {s["reason"]: s["count"] for s in doc["events"]["skipped"]}
+    assert skipped["not a Windows image (a pull on a non-Windows node)"] == 1  # the cut file loses its copy
+    assert skipped["image no longer in the registry"] == 1
+    assert skipped["image already present on the node (nothing pulled)"] == 2
+    assert skipped["not a Pulled event (other reason)"] == 1
+    assert skipped["truncated JSON (the file ends mid-item)"] == 1
+    assert any(r.startswith("every layer cached") for r in skipped)
+    obs = doc["observations"]
+    assert len(obs) == 120 and all(o["pulled_compressed_bytes"] > 0 for o in obs)
+    # What each node pulled: the app layers only (the base is baked), sizes from the independent generator.
+    first = obs[0]
+    truth = fleet["truth"][first["image"]]
+    assert first["pulled_compressed_bytes"] == sum(layer.compressed_bytes for layer in truth)
+    assert first["pulled_extracted_bytes"] == sum(layer.extracted_bytes or 0 for layer in truth)
+
+    text = out.read_text()
+    written = yaml.safe_load(text)
+    assert written["extends"] == str(fleet["profile"].resolve())
+    assert written["sources"]["extraction_throughput"].startswith("calibrated from 120 Pulled events of 2026-11-")
+    assert "MAPE" in written["sources"]["network_throughput"]
+    show = layerscope("profile", "show", str(out), "-o", "json")
+    assert show.exit_code == 0, show.stderr
+    shown = json.loads(show.stdout)
+    assert abs(shown["extraction_bytes_per_second"] - params["extraction_throughput"]) <= 1
+    analyze = layerscope("analyze", fleet["refs"]["calib/app0"], "--profile", str(out), "--plain-http", "-o", "json")
+    assert analyze.exit_code == 0, analyze.stderr
+
+
+def test_too_few_events_keep_the_profile_values_and_say_so(
+    fleet: dict[str, Any], layerscope: Callable[..., Run]
+) -> None:
+    paths, _ = write_events(fleet, 3, seed=2)
+    run = _calibrate(layerscope, fleet, paths, "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    assert doc["intervals"] == {}
+    assert doc["parameters"]["network_throughput"] == 4_000_000
+    kept = {k["parameter"]: k["reason"] for k in doc["kept"]}
+    assert set(kept) == {"network_throughput", "extraction_throughput", "registry_latency"}
+    assert "only 3 usable events" in kept["network_throughput"]
+    table = _calibrate(layerscope, fleet, paths)
+    assert "kept from the profile: only 3 usable events" in table.stdout
+    out = fleet["dir"] / "never.yaml"
+    refused = _calibrate(layerscope, fleet, paths, "--write-profile", str(out))
+    assert refused.exit_code == 2 and not out.exists()
+
+
+def test_without_scipy_calibrate_exits_2_with_the_install_hint(
+    fleet: dict[str, Any], layerscope: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)
+    paths, _ = write_events(fleet, 3, seed=3)
+    run = _calibrate(layerscope, fleet, paths)
+    assert run.exit_code == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'layerscope[calibrate]'" in lines[0]
+
+
+@pytest.mark.slow
+def test_a_thousand_events_of_fifty_images_on_a_warm_store(
+    registry: RegistryProcess, layerscope: Callable[..., Run], tmp_path: Path
+) -> None:
+    """Issue #16: 1,000 events of 50 images finish in seconds once the store holds the images."""
+    base_layer = fixturegen.big_layer(0.2, seed="perf-base", windows=True)
+    refs = []
+    with Pusher(registry.url) as p:
+        base = push(p, "perf/base", "1", _image([base_layer]))
+        for i in range(50):
+            app = fixturegen.big_layer(0.05 + 0.01 * i, seed=f"perf-{i}", compressible_fraction=0.3, windows=True)
+            refs.append(push(p, f"perf/app{i}", "1", _image([base_layer, app])).ref)
+    profile = tmp_path / "node.yaml"
+    profile.write_text(yaml.safe_dump({"extends": "eks-ws2019-core", "name": "perf", "baked": [base.ref]}))
+    rng = random.Random(5)
+    items = [
+        _core_event(r, f"n{i % 9}", f'Successfully pulled image "{r}" in {rng.uniform(1, 40):.3f}s', i)
+        for i, r in enumerate(refs[i % 50] for i in range(1000))
+    ]
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps({"kind": "EventList", "items": items}))
+    args = ("calibrate", "--profile", str(profile), "--events", str(events), "--plain-http", "--no-progress")
+    cold = layerscope(*args, "-o", "json")
+    assert cold.exit_code == 0, cold.stderr
+    start = time.perf_counter()
+    warm = layerscope(*args, "-o", "json")
+    seconds = time.perf_counter() - start
+    assert warm.exit_code == 0 and warm.json()["events"]["used"] == 1000
+    print(f"calibrate, 1000 events of 50 images, warm store: {seconds:.2f} s")
+    assert seconds < 20
