@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from layerscope.errors import UsageError
@@ -168,8 +168,8 @@ def _ecs_task(item: Any) -> PullEvent | str:
     node = item.get("containerInstanceArn") or item.get("taskArn") or ""
     if not node:
         return NO_NODE
-    at = item.get("pullStartedAt")
-    return PullEvent(images.pop(), str(node), stop - start, at if isinstance(at, str) else None, source="ecs")
+    at = datetime.fromtimestamp(start, UTC).isoformat().replace("+00:00", "Z")
+    return PullEvent(images.pop(), str(node), stop - start, at, source="ecs")
 
 
 def _time(value: Any) -> float | None:

@@ -27,7 +27,7 @@ from typing import Any
 from layerscope.errors import UsageError
 from layerscope.plan.launch import LaunchParameters, PlanLayer, estimate_launch
 
-__all__ = ["FIELDS", "FitResult", "fit_launch", "require_solver"]
+__all__ = ["FIELDS", "FitResult", "fit_launch", "require_solver", "with_values"]
 
 #: Parameter name (profile key) → LaunchParameters field.
 FIELDS = {
@@ -69,6 +69,11 @@ def require_solver() -> Any:
     return least_squares
 
 
+def with_values(base: LaunchParameters, values: dict[str, float]) -> LaunchParameters:
+    """*base* with the parameters named in *values* (profile keys) replaced."""
+    return replace(base, **{FIELDS[name]: value for name, value in values.items()})  # type: ignore[arg-type]
+
+
 def _values(params: LaunchParameters) -> dict[str, float]:
     return {name: float(getattr(params, attr)) for name, attr in FIELDS.items()}
 
@@ -80,7 +85,7 @@ class _Model:
         self.pulls, self.base, self.free = pulls, base, tuple(free)
 
     def params(self, x: Sequence[float]) -> LaunchParameters:
-        return replace(self.base, **{FIELDS[n]: math.exp(v) for n, v in zip(self.free, x, strict=True)})
+        return with_values(self.base, {n: math.exp(v) for n, v in zip(self.free, x, strict=True)})
 
     def seconds(self, x: Sequence[float]) -> list[float]:
         params = self.params(x)
@@ -177,7 +182,7 @@ def fit_launch(
             values[name] = math.exp(v)
             intervals[name] = (math.exp(v - Z95 * s), math.exp(v + Z95 * s))
         break
-    fitted = replace(base, **{FIELDS[name]: values[name] for name in free})
+    fitted = with_values(base, {name: values[name] for name in free})
     return _finish(pulls, keys, observed, fitted, values, intervals, kept, folds=folds, loss=loss, free=free)
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from layerscope.calibrate.events import EventSet, PullEvent
-from layerscope.calibrate.fit import FIELDS, fit_launch
+from layerscope.calibrate.fit import FIELDS, fit_launch, with_values
 from layerscope.calibrate.result import Calibration, Observation
 from layerscope.errors import AuthenticationError, ContentError, NotFoundError, RegistryError, UsageError
 from layerscope.plan.launch import LaunchParameters, PlanLayer, estimate_launch, plan_layers
@@ -108,7 +108,7 @@ def fit_pulls(
     keys = [distinct.setdefault(p.layers, len(distinct)) for p in pulls]
     observed = [p.event.seconds for p in pulls]
     result = fit_launch(list(distinct), keys, observed, base, folds=folds, loss=loss)
-    fitted = replace(base, **{attr: result.parameters[name] for name, attr in FIELDS.items()})
+    fitted = with_values(base, result.parameters)
     observations = []
     for pull, modelled in zip(pulls, result.modelled, strict=True):
         estimate = estimate_launch(pull.layers, fitted)

@@ -75,8 +75,12 @@ def _show(name: str, value: float) -> str:
     return f"{format_size(round(value))}/s" if name in _RATES else format_duration(value)
 
 
+def _pct(value: float | None) -> str:
+    return "unknown" if value is None else f"{value * 100:.1f}%"
+
+
 def _table(cal: Calibration) -> str:
-    rows = []
+    rows: list[list[Any]] = []
     for name, value in cal.parameters.items():
         if name in cal.intervals:
             lo, hi = cal.intervals[name]
@@ -90,10 +94,9 @@ def _table(cal: Calibration) -> str:
         "",
     ]
     out.append(tabulate(rows, headers=["parameter", "value", "profile had", "how"], tablefmt="simple"))
-    pct = lambda v: "unknown" if v is None else f"{v * 100:.1f}%"  # noqa: E731
     mae = "unknown" if cal.median_abs_error_seconds is None else format_duration(cal.median_abs_error_seconds)
-    cv = f"{pct(cal.cv_mape)} ({cal.folds}-fold)" if cal.cv_mape is not None else "not computed (too few events)"
-    out += ["", f"fit: MAPE {pct(cal.mape)}, median absolute error {mae}, cross-validated MAPE {cv}"]
+    cv = f"{_pct(cal.cv_mape)} ({cal.folds}-fold)" if cal.cv_mape is not None else "not computed (too few events)"
+    out += ["", f"fit: MAPE {_pct(cal.mape)}, median absolute error {mae}, cross-validated MAPE {cv}"]
     if cal.skipped:
         out += ["", "skipped events:"]
         out += [f"  {count:>6}  {reason}" for reason, count in cal.skipped.items()]
