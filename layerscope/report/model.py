@@ -23,8 +23,9 @@ re-exported here so every renderer imports the model from one place):
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from layerscope.basematch import BaseDrift
 from layerscope.gate import GateResult
@@ -59,6 +60,7 @@ __all__ = [
     "RuntimeDisk",
     "SharedLayer",
     "build_report",
+    "with_observed",
 ]
 
 SCHEMA = "layerscope.report/v1"
@@ -112,6 +114,9 @@ class Launch:
     without_bake_seconds: float
     estimated: bool  # some extracted size was estimated from the compressed size
     warnings: tuple[str, ...] = ()
+    # `report --events` (#16): median seconds of the pulls the cluster recorded for this image, and how many.
+    observed_seconds: float | None = None
+    observed_pulls: int = 0
 
     @property
     def seconds_saved(self) -> float:
@@ -333,3 +338,15 @@ def build_report(
         gate=gate,
         warnings=tuple(report_warnings),
     )
+
+
+def with_observed(report: Report, observed: Mapping[str, Sequence[float]]) -> Report:
+    """*report* with each image's recorded pull seconds (by reference, `report --events`) beside its launch."""
+    images = []
+    for image in report.images:
+        seconds = observed.get(image.reference) or ()
+        if image.launch is not None and seconds:
+            launch = replace(image.launch, observed_seconds=statistics.median(seconds), observed_pulls=len(seconds))
+            image = replace(image, launch=launch)
+        images.append(image)
+    return replace(report, images=tuple(images))

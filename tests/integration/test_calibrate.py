@@ -273,3 +273,30 @@ def test_a_thousand_events_of_fifty_images_on_a_warm_store(
     assert warm.exit_code == 0 and warm.json()["events"]["used"] == 1000
     print(f"calibrate, 1000 events of 50 images, warm store: {seconds:.2f} s")
     assert seconds < 20
+
+
+def test_report_shows_modelled_against_observed_pulls(fleet: dict[str, Any], layerscope: Callable[..., Run]) -> None:
+    """`report --events`: each image's recorded pulls (median) beside the modelled launch with the bake."""
+    paths, _ = write_events(fleet, 40, seed=4, noise=0.0)
+    events = [a for p in paths for a in ("--events", str(p))]
+    refs = [fleet["refs"]["calib/app0"], fleet["refs"]["calib/app1"], fleet["base"]]
+    run = layerscope(
+        "report", *refs, "--profile", str(fleet["profile"]), *events, "--plain-http", "--no-progress", "-o", "json"
+    )
+    assert run.exit_code == 0, run.stderr
+    images = {i["reference"]: i for i in run.json()["images"]}
+    params = LaunchParameters.from_profile(load_profile(str(fleet["profile"])))
+    for ref in refs[:2]:
+        launch = images[ref]["launch"]
+        assert launch["observed_pulls"] == 5  # 40 events over 8 images
+        truth = estimate_launch(fleet["truth"][ref], _true_params()).total_seconds
+        assert launch["observed_seconds"] == pytest.approx(truth, abs=0.01)
+        assert launch["with_bake_seconds"] == pytest.approx(
+            estimate_launch(fleet["truth"][ref], params).total_seconds, rel=1e-3
+        )
+    assert images[fleet["base"]]["launch"]["observed_pulls"] == 1  # the distractor pull of the base itself
+    markdown = layerscope(
+        "report", *refs, "--profile", str(fleet["profile"]), *events, "--plain-http", "--no-progress", "-o", "markdown"
+    )
+    assert "### Launch model against recorded pulls (--events)" in markdown.stdout
+    assert fleet["refs"]["calib/app0"] in markdown.stdout.split("recorded pulls (--events)")[1]
