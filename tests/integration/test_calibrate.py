@@ -300,3 +300,22 @@ def test_report_shows_modelled_against_observed_pulls(fleet: dict[str, Any], lay
     )
     assert "### Launch model against recorded pulls (--events)" in markdown.stdout
     assert fleet["refs"]["calib/app0"] in markdown.stdout.split("recorded pulls (--events)")[1]
+
+
+def test_an_image_behind_authentication_is_skipped_not_fatal(
+    fleet: dict[str, Any], layerscope: Callable[..., Run], basic_pusher: Pusher
+) -> None:
+    """Pulls of an image this analysis cannot see (no credentials for its registry) are skipped with a reason."""
+    private = push(basic_pusher, "calib/private", "1", _image([fixturegen.big_layer(0.1, seed="private")])).ref
+    paths, _ = write_events(fleet, 20, seed=5)
+    extra = fleet["dir"] / "private.json"
+    message = f'Successfully pulled image "{private}" in 12.5s'
+    extra.write_text(
+        json.dumps({"items": [_core_event(private, "n", message, 1), _core_event(private, "n", message, 2)]})
+    )
+    run = _calibrate(layerscope, fleet, [*paths, extra], "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    skipped = {s["reason"]: s["count"] for s in doc["events"]["skipped"]}
+    assert skipped["image not visible to this analysis (authentication)"] == 2
+    assert doc["events"]["used"] == 20
