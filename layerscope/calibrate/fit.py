@@ -37,9 +37,11 @@ FIELDS = {
 }
 MIN_EVENTS = 5  # fewer usable events fit nothing
 MIN_LATENCY_EVENTS = 10  # the latency is the weakest signal: tried only with more events ...
-MIN_SENSITIVITY = 0.02  # ... and only if it moves some pull by at least this fraction per e-fold change
+MIN_SENSITIVITY = 0.05  # ... and only if it moves some pull by at least this fraction per e-fold change
 MAX_SPREAD = 2.0  # a 95 % interval wider than ÷2 … ×2 means the data cannot determine the value
 Z95 = 1.959963984540054
+#: Residuals (relative) beyond this count as outliers for the robust loss: real pulls scatter by a few percent.
+F_SCALE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,23 +108,32 @@ def _solve(
         return (np.asarray(model.seconds(list(x)))[idx] - obs) / obs
 
     x0 = [math.log(getattr(model.base, FIELDS[n])) for n in model.free]
-    result = least_squares(residuals, x0, loss=loss, f_scale=0.1, diff_step=1e-5, x_scale=1.0, max_nfev=200)
+    result = least_squares(residuals, x0, loss=loss, f_scale=F_SCALE, diff_step=1e-5, x_scale=1.0, max_nfev=200)
     return [float(v) for v in result.x], result.jac, [float(r) for r in result.fun]
 
 
-def _log_sigmas(jac: Any, res: Sequence[float], p: int) -> list[float]:
-    """Standard errors of the log parameters (inf where the data carry no information)."""
+def _log_sigmas(jac: Any, res: Sequence[float], p: int) -> tuple[list[float], list[float]]:
+    """Standard errors of the log parameters (inf where the data carry no information) and the Jacobian's
+    column norms (how much the data depend on each).
+
+    The residual scale is robust (1.4826 × median absolute deviation), like the loss: outliers the loss set
+    aside do not widen every interval. *jac* is the solver's loss-weighted Jacobian.
+    """
     import numpy as np
 
+    j = np.asarray(jac, dtype=float)
+    norms = [float(np.linalg.norm(j[:, i])) for i in range(p)]
     n = len(res)
     if n <= p:
-        return [math.inf] * p
-    s2 = float(np.sum(np.square(res))) / (n - p)
-    jtj = np.asarray(jac).T @ np.asarray(jac)
+        return [math.inf] * p, norms
+    r = np.asarray(res, dtype=float)
+    scale = 1.4826 * float(np.median(np.abs(r - np.median(r))))
+    s2 = max(scale * scale * n / (n - p), 1e-12)
+    jtj = j.T @ j
     if not np.all(np.isfinite(jtj)) or np.linalg.matrix_rank(jtj) < p:
-        return [math.inf] * p
-    cov = np.linalg.pinv(jtj) * max(s2, 1e-12)
-    return [math.sqrt(max(float(cov[i, i]), 0.0)) for i in range(p)]
+        return [math.inf] * p, norms
+    cov = np.linalg.pinv(jtj) * s2
+    return [math.sqrt(max(float(cov[i, i]), 0.0)) for i in range(p)], norms
 
 
 def _sensitivity(pulls: Sequence[Sequence[PlanLayer]], base: LaunchParameters, name: str) -> float:
@@ -172,9 +183,13 @@ def fit_launch(
     while free:
         model = _Model(pulls, base, free)
         x, jac, res = _solve(model, keys, observed, loss)
-        sigmas = _log_sigmas(jac, res, len(free))
-        worst = max(range(len(free)), key=lambda i: sigmas[i])
-        if math.exp(Z95 * sigmas[worst]) > MAX_SPREAD:
+        sigmas, norms = _log_sigmas(jac, res, len(free))
+        if any(math.isinf(sg) for sg in sigmas):
+            # Not identifiable together: set aside what the pulls depend on least (the latency first on a tie).
+            worst = min(range(len(free)), key=lambda i: (norms[i], free[i] != "registry_latency"))
+        else:
+            worst = max(range(len(free)), key=lambda i: sigmas[i])
+        if math.isinf(sigmas[worst]) or math.exp(Z95 * sigmas[worst]) > MAX_SPREAD:
             kept[free[worst]] = "the data cannot determine it (its 95% interval would be wider than ÷2 … ×2)"
             free.pop(worst)
             continue
