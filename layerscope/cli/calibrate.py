@@ -96,16 +96,13 @@ def calibrate(
 
         with StderrObserver(progress) as observer, Session(settings, observer) as session:
             result = run_calibration(session, parsed, loss=loss)
-        text = None
+        click.echo(render_calibration(result, CalibrationFormat(fmt)), nl=False)
         if write_profile:
             if not result.fitted:
                 raise UsageError(
                     f"no parameter could be fitted from {result.used} usable events; {write_profile} not written",
-                    hint="give more Pulled events (see the skipped reasons with -o table)",
+                    hint="give more Pulled events, of images of different sizes",
                 )
             from layerscope.calibrate.profile_out import calibrated_profile_yaml
 
-            text = calibrated_profile_yaml(result, settings.profile or "", write_profile)
-        click.echo(render_calibration(result, CalibrationFormat(fmt)), nl=False)
-        if text is not None:
-            write_output(text, write_profile)
+            write_output(calibrated_profile_yaml(result, settings.profile or "", write_profile), write_profile)

@@ -59,8 +59,9 @@ def fleet(registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory) -
     directory = tmp_path_factory.mktemp("calibrate")
     with Pusher(registry.url) as p:
         base = push(p, "calib/base", "1", _image(base_layers))
-        refs = {repo: push(p, repo, "1", _image(base_layers + own)).ref for repo, own in apps.items()}
+        pushed = {repo: push(p, repo, "1", _image(base_layers + own)) for repo, own in apps.items()}
         linux = push(p, "calib/linux", "1", simple_image([fixturegen.big_layer(0.1, seed="calib-linux")])).ref
+    refs = {repo: image.ref for repo, image in pushed.items()}
     profile = directory / "node.yaml"
     # Deliberately far from the truth: the fit must move both throughputs.
     profile.write_text(
@@ -88,6 +89,7 @@ def fleet(registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory) -
         "profile": profile,
         "dir": directory,
         "truth": truth,
+        "digests": {image.ref: image.digest for image in pushed.values()},
         "host": registry.url.split("//", 1)[-1],
     }
 
@@ -324,3 +326,51 @@ def test_an_image_behind_authentication_is_skipped_not_fatal(
     skipped = {s["reason"]: s["count"] for s in doc["events"]["skipped"]}
     assert skipped["image not visible to this analysis (authentication)"] == 2
     assert doc["events"]["used"] == 20
+
+
+def test_ecs_tasks_calibrate_like_kubelet_events(fleet: dict[str, Any], layerscope: Callable[..., Run]) -> None:
+    """`--ecs-tasks`: pullStartedAt/pullStoppedAt per task, the image pinned by the task's imageDigest."""
+    rng = random.Random(6)
+    params = _true_params()
+    tasks = []
+    for i in range(60):
+        ref = list(fleet["truth"])[i % 8]
+        seconds = estimate_launch(fleet["truth"][ref], params).total_seconds * (1 + rng.gauss(0, NOISE))
+        start = 1_790_000_000.0 + 3600 * i
+        tasks.append(
+            {
+                "taskArn": f"arn:aws:ecs:us-west-2:1:task/c/{i}",
+                "containerInstanceArn": f"arn:aws:ecs:us-west-2:1:container-instance/c/{i % 5}",
+                "pullStartedAt": start,
+                "pullStoppedAt": start + seconds,
+                "containers": [{"image": ref, "imageDigest": fleet["digests"][ref]}],
+            }
+        )
+    tasks.append(
+        {
+            "taskArn": "arn:x",
+            "containers": [{"image": "a:1"}, {"image": "b:1"}],
+            "pullStartedAt": 1.0,
+            "pullStoppedAt": 2.0,
+        }
+    )
+    path = fleet["dir"] / "tasks.json"
+    path.write_text(json.dumps({"tasks": tasks, "failures": []}))
+    args = ("--profile", str(fleet["profile"]), "--ecs-tasks", str(path), "--plain-http", "--no-progress")
+    run = layerscope("calibrate", *args, "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    assert doc["events"]["used"] == 60
+    assert doc["events"]["first"] == "2026-09-21"
+    assert doc["observations"][0]["image"].endswith("@" + fleet["digests"][next(iter(fleet["truth"]))])
+    assert abs(doc["parameters"]["extraction_throughput"] / TRUE_EXTRACTION - 1) < 0.10
+
+
+def test_an_unreadable_events_file_is_one_line_exit_2(fleet: dict[str, Any], layerscope: Callable[..., Run]) -> None:
+    path = fleet["dir"] / "junk.json"
+    path.write_text("<html>proxy error</html>")
+    run = layerscope("calibrate", "--profile", str(fleet["profile"]), "--events", str(path), "--no-progress")
+    assert run.exit_code == 2
+    assert len(run.stderr.strip().splitlines()) == 1 and "not a JSON event list" in run.stderr
+    missing = layerscope("calibrate", "--profile", str(fleet["profile"]), "--events", str(fleet["dir"] / "nope.json"))
+    assert missing.exit_code == 2 and "cannot read" in missing.stderr
