@@ -187,6 +187,7 @@ def test_calibrate_recovers_the_parameters_and_skips_distractors(
     assert run.exit_code == 0, run.stderr
     doc = run.json()
     params = doc["parameters"]
+    print(f"recovered {params} (true {TRUE_NETWORK:g}, {TRUE_EXTRACTION:g}), fit {doc['fit']}")
     assert abs(params["extraction_throughput"] / TRUE_EXTRACTION - 1) < 0.10, params
     assert abs(params["network_throughput"] / TRUE_NETWORK - 1) < 0.25, params
     lo, hi = doc["intervals"]["extraction_throughput"]
