@@ -17,6 +17,7 @@ from layerscope.results import ImageResult, LayerResult, Totals
 if TYPE_CHECKING:
     from layerscope.oci import Platform
     from layerscope.plan.launch import LaunchComparison
+    from layerscope.plan.node import NodeRevision
 
 __all__ = ["AnalysisRun", "PlannedImage"]
 
@@ -100,3 +101,4 @@ class AnalysisRun:
     baked: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     baked_unresolved: tuple[tuple[str, str], ...] = ()  # (reference, reason): baked entries not pinned (#18)
+    node: NodeRevision | None = None  # the node's base revision and its basis (#14 item 2)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 
 from layerscope.basematch import BaseDrift
 from layerscope.gate import GateResult
-from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
+from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers, unknown_layers
 from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import NodeProfile
 from layerscope.plan.recommend import Candidate, recommend
@@ -104,6 +104,10 @@ class ReportBase:
     month: str | None
     layers: int
     match: str
+    kb: str | None = None  # #14: dated from the build tables
+    release_date: str | None = None
+    version: str | None = None
+    generation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,8 @@ class Launch:
     without_bake_seconds: float
     estimated: bool  # some extracted size was estimated from the compressed size
     warnings: tuple[str, ...] = ()
+    # #14 item 4: with layers of unknown cache state, the launch with them held (with_bake_seconds: pulled)
+    with_bake_seconds_min: float | None = None
     # `report --events` (#16): median seconds of the pulls the cluster recorded for this image, and how many.
     observed_seconds: float | None = None
     observed_pulls: int = 0
@@ -266,16 +272,32 @@ def build_report(
     for image, plan, name in zip(images, plans, names, strict=True):
         est: Launch | None = None
         if launch is not None:
-            cmp = compare_launch(plan, launch)
+            cmp = compare_launch(plan, launch, unknown_layers(image))
             est = Launch(
                 with_bake_seconds=cmp.with_baking.total_seconds,
                 without_bake_seconds=cmp.without_baking.total_seconds,
                 estimated=cmp.without_baking.estimated,
                 warnings=cmp.with_baking.warnings,
+                with_bake_seconds_min=cmp.if_unknown_cached.total_seconds if cmp.if_unknown_cached else None,
             )
         drift = image.drift
         b = image.base
-        base = None if b is None else ReportBase(b.image, b.channel, b.os_version, b.month, b.layer_count, b.match)
+        base = (
+            None
+            if b is None
+            else ReportBase(
+                b.image,
+                b.channel,
+                b.os_version,
+                b.month,
+                b.layer_count,
+                b.match,
+                b.kb,
+                b.release_date,
+                b.version,
+                b.generation,
+            )
+        )
         out.append(
             ReportImage(
                 reference=image.reference,

@@ -29,8 +29,8 @@ ALLOWED = {
     "tabulate": ("report/",),
     "dask": ("executor.py",),
     "distributed": ("executor.py",),
-    "boto3": ("registry/credentials.py", "scan.py"),
-    "botocore": ("registry/credentials.py", "scan.py"),
+    "boto3": ("registry/credentials.py", "scan.py", "aws_amis.py"),
+    "botocore": ("registry/credentials.py", "scan.py", "aws_amis.py"),
 }
 PURE = (
     "reference.py",
@@ -50,6 +50,9 @@ PURE = (
     "plan/recommend_bounds.py",
     "plan/recommend_search.py",
     "plan/compat.py",
+    "plan/node.py",
+    "plan/node_baked.py",
+    "windows/generations.py",
     "plan/profile.py",
     "basematch.py",
     "catalog/model.py",
