@@ -192,21 +192,24 @@ class Session:
     def baked(self) -> BakedSet:
         """The node's baked set, resolved once (manifests and configs only)."""
         if self._baked is None:
-            from layerscope.baked import resolve_baked
-            from layerscope.plan.node_baked import at_node_revision, default_bases
-
-            entries = list(self.profile.baked) if self.profile else []
-            entries += self._extra_baked
-            node = self.node()
-            if node.inferred and not entries:
-                entries = default_bases(node)  # --ami/--nodes alone: the AMI caches servercore and nanoserver
-            entries = at_node_revision(entries, node)
-            platform = None
-            if self.profile is not None and self.profile.os_version:
-                # The node pulls the variant of a multi-platform base that matches its own build.
-                platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
-            self._baked = resolve_baked(self.analyzer, entries, self.catalog, platform, self.observer)
+            self._baked = self.baked_at(self.node())
         return self._baked
+
+    def baked_at(self, node: NodeRevision) -> BakedSet:
+        """The baked set on a node of revision *node* (`calibrate --nodes`: each node its own, #16)."""
+        from layerscope.baked import resolve_baked
+        from layerscope.plan.node_baked import at_node_revision, default_bases
+
+        entries = list(self.profile.baked) if self.profile else []
+        entries += self._extra_baked
+        if node.inferred and not entries:
+            entries = default_bases(node)  # --ami/--nodes alone: the AMI caches servercore and nanoserver
+        entries = at_node_revision(entries, node)
+        platform = None
+        if self.profile is not None and self.profile.os_version:
+            # The node pulls the variant of a multi-platform base that matches its own build.
+            platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
+        return resolve_baked(self.analyzer, entries, self.catalog, platform, self.observer)
 
     def launch_parameters(self) -> LaunchParameters | None:
         """The launch-time model's parameters from the profile, or None without one."""

@@ -42,6 +42,8 @@ MAX_SPREAD = 2.0  # a 95 % interval wider than ÷2 … ×2 means the data cannot
 Z95 = 1.959963984540054
 #: Residuals (relative) beyond this count as outliers for the robust loss: real pulls scatter by a few percent.
 F_SCALE = 0.05
+#: The search stays within this factor of the profile's value either way; a fit that runs to the edge is no fit.
+MAX_FACTOR = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,11 @@ def _solve(
         return (np.asarray(model.seconds(list(x)))[idx] - obs) / obs
 
     x0 = [math.log(getattr(model.base, FIELDS[n])) for n in model.free]
-    result = least_squares(residuals, x0, loss=loss, f_scale=F_SCALE, diff_step=1e-5, x_scale=1.0, max_nfev=200)
+    edge = math.log(MAX_FACTOR)
+    bounds = ([v - edge for v in x0], [v + edge for v in x0])
+    result = least_squares(
+        residuals, x0, bounds=bounds, loss=loss, f_scale=F_SCALE, diff_step=1e-5, x_scale=1.0, max_nfev=200
+    )
     return [float(v) for v in result.x], result.jac, [float(r) for r in result.fun]
 
 
@@ -189,6 +195,13 @@ def fit_launch(
             worst = min(range(len(free)), key=lambda i: (norms[i], free[i] != "registry_latency"))
         else:
             worst = max(range(len(free)), key=lambda i: sigmas[i])
+        start = [math.log(getattr(base, FIELDS[name])) for name in free]
+        edged = [i for i, (v, v0) in enumerate(zip(x, start, strict=True)) if abs(v - v0) > math.log(MAX_FACTOR) - 1e-3]
+        if edged:
+            worst = edged[0]
+            kept[free[worst]] = f"the fit ran to {MAX_FACTOR:g}x the profile's value: the pulls do not fit the model"
+            free.pop(worst)
+            continue
         if math.isinf(sigmas[worst]) or math.exp(Z95 * sigmas[worst]) > MAX_SPREAD:
             kept[free[worst]] = "the data cannot determine it (its 95% interval would be wider than ÷2 … ×2)"
             free.pop(worst)

@@ -38,7 +38,7 @@ class Calibration:
     observations: tuple[Observation, ...]
     first: str | None = None  # date of the earliest used event (YYYY-MM-DD)
     last: str | None = None
-    nodes_source: str = "profile"  # where each node's cache came from: "profile" (its baked set)
+    nodes_source: str = "profile"  # where each node's cache came from: "profile" (its baked set) or "nodes"
     warnings: tuple[str, ...] = field(default=())
 
     @property

@@ -117,3 +117,14 @@ def test_latency_is_fitted_when_small_pulls_show_it() -> None:
     assert "registry_latency" in result.intervals
     assert result.parameters["registry_latency"] == pytest.approx(0.2, rel=0.15)
     assert result.parameters["extraction_throughput"] == pytest.approx(11e6, rel=0.10)
+
+
+def test_pulls_the_model_cannot_explain_run_to_the_edge_and_are_kept() -> None:
+    """Times a million times the model's: no overflow, no absurd value written; the parameters are kept."""
+    rng = random.Random(13)
+    pulls = _pulls(rng, 10)
+    keys = [rng.randrange(10) for _ in range(50)]
+    observed = [o * 1e6 for o in _observe(pulls, keys, rng)]
+    result = fit_launch(pulls, keys, observed, BASE)
+    assert result.intervals == {}
+    assert any("ran to 1000x" in why for why in result.kept.values())

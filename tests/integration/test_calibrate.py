@@ -27,7 +27,7 @@ from scripts import fixturegen
 from tests.integration.conftest import Run
 from tests.support.images import push, simple_image
 from tests.support.push import Pusher
-from tests.support.registry import RegistryProcess
+from tests.support.registry import RegistryProcess, free_port
 
 OS_VERSION = "10.0.17763.2928"
 TRUE_NETWORK = 1_500_000.0  # bytes/s
@@ -375,3 +375,90 @@ def test_an_unreadable_events_file_is_one_line_exit_2(fleet: dict[str, Any], lay
     assert len(run.stderr.strip().splitlines()) == 1 and "not a JSON event list" in run.stderr
     missing = layerscope("calibrate", "--profile", str(fleet["profile"]), "--events", str(fleet["dir"] / "nope.json"))
     assert missing.exit_code == 2 and "cannot read" in missing.stderr
+
+
+MAY = fixturegen.SERVERCORE_2019_05
+
+
+def test_nodes_each_hold_the_base_revision_of_their_kernel(
+    registry: RegistryProcess, layerscope: Callable[..., Run], tmp_path: Path
+) -> None:
+    """`--nodes`: a node whose kernelVersion is the image's base revision pulls the app layer only; a node a month
+    later (same base blob generation) pulls the image's update layer too; a Linux node's events are skipped."""
+    apps = {}
+    with Pusher(registry.url) as p:
+        for i in range(3):
+            app = fixturegen.big_layer(0.2 + 0.1 * i, seed=f"nodes-app{i}", windows=True)
+            layers = [
+                fixturegen.foreign_layer(
+                    MAY.base_digest, MAY.base_size, fixturegen.placeholder_diff_id(MAY.base_digest)
+                ),
+                fixturegen.foreign_layer(
+                    MAY.update_digest, MAY.update_size, fixturegen.placeholder_diff_id(MAY.update_digest)
+                ),
+                app,
+            ]
+            image = simple_image(
+                layers,
+                os_name="windows",
+                os_version=MAY.os_version,
+                history=[MAY.base_label, MAY.update_label, "COPY"],
+                docker=True,
+            )
+            apps[push(p, f"nodes/app{i}", "1", image).ref] = len(app.blob.data)
+    nodes = {
+        "kind": "List",
+        "items": [
+            {
+                "metadata": {"name": "win-may"},
+                "status": {"nodeInfo": {"operatingSystem": "windows", "kernelVersion": MAY.os_version}},
+            },
+            {
+                "metadata": {"name": "win-jun"},
+                "status": {"nodeInfo": {"operatingSystem": "windows", "kernelVersion": "10.0.17763.3046"}},
+            },
+            {
+                "metadata": {"name": "linux-1"},
+                "status": {"nodeInfo": {"operatingSystem": "linux", "kernelVersion": "5.10.0"}},
+            },
+        ],
+    }
+    nodes_path = tmp_path / "nodes.json"
+    nodes_path.write_text(json.dumps(nodes))
+    items = []
+    refs = list(apps)
+    for i in range(24):
+        ref, node = refs[i % 3], ("win-may", "win-jun")[i % 2]
+        items.append(_core_event(ref, node, f'Successfully pulled image "{ref}" in {5 + i}s', i))
+    items.append(_core_event(refs[0], "linux-1", f'Successfully pulled image "{refs[0]}" in 3s', 99))
+    items.append(_core_event(refs[0], "win-unlisted", f'Successfully pulled image "{refs[0]}" in 9s', 98))
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps({"items": items}))
+    closed = f"mcr.microsoft.com=127.0.0.1:{free_port()}"  # the floating MCR bases are never resolved online
+    run = layerscope(
+        "calibrate",
+        "--profile",
+        "eks-ws2019-core",
+        "--events",
+        str(events),
+        "--nodes",
+        str(nodes_path),
+        "--mirror",
+        closed,
+        "--plain-http",
+        "--no-progress",
+        "-o",
+        "json",
+    )
+    assert run.exit_code == 0, run.stderr
+    doc = run.json()
+    assert doc["nodes"] == "nodes"
+    skipped = {s["reason"]: s["count"] for s in doc["events"]["skipped"]}
+    assert skipped == {"non-Windows node (--nodes)": 1}
+    pulled = {(o["image"], o["node"]): o["pulled_compressed_bytes"] for o in doc["observations"]}
+    for ref, app_size in apps.items():
+        assert pulled[(ref, "win-may")] == app_size
+        assert pulled[(ref, "win-jun")] == MAY.update_size + app_size
+    # Not in --nodes: the most common listed revision (a tie: the newer one, June) stands in, and a warning says so.
+    assert pulled[(refs[0], "win-unlisted")] == MAY.update_size + apps[refs[0]]
+    assert any("not in --nodes (win-unlisted)" in w for w in doc["warnings"])
