@@ -72,7 +72,9 @@ def _round(value: float | None) -> float | None:
 
 
 def _show(name: str, value: float) -> str:
-    return f"{format_size(round(value))}/s" if name in _RATES else format_duration(value)
+    if name in _RATES:
+        return f"{format_size(round(value))}/s"
+    return f"{value * 1000:.3g} ms" if value < 1 else format_duration(value)
 
 
 def _pct(value: float | None) -> str:
