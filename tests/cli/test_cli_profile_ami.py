@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from layerscope.plan.profile import list_profiles
+from layerscope.plan.profile_files import list_profiles
 from tests.integration.conftest import Run
 from tests.windows.shipped import rows
 
