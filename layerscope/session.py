@@ -192,11 +192,12 @@ class Session:
     def baked(self) -> BakedSet:
         """The node's baked set, resolved once (manifests and configs only)."""
         if self._baked is None:
-            self._baked = self._baked_at(self.node(), self.observer)
+            self._baked = self.baked_at(self.node())
         return self._baked
 
-    def _baked_at(self, node: NodeRevision, observer: Observer) -> BakedSet:
-        """The baked set on a node of revision *node* (floating base tags declared at it)."""
+    def baked_at(self, node: NodeRevision, observer: Observer | None = None) -> BakedSet:
+        """The baked set on a node of revision *node* (floating base tags declared at it; `calibrate --nodes`: each
+        node its own, #16)."""
         from layerscope.baked import resolve_baked
         from layerscope.node_baked import at_node_revision, default_bases
 
@@ -209,7 +210,7 @@ class Session:
         if self.profile is not None and self.profile.os_version:
             # The node pulls the variant of a multi-platform base that matches its own build.
             platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
-        return resolve_baked(self.analyzer, entries, self.catalog, platform, observer)
+        return resolve_baked(self.analyzer, entries, self.catalog, platform, observer or self.observer)
 
     def node_groups(self, images: Sequence[PlannedImage]) -> list[str]:
         """With --nodes on several revisions: one warning per revision group, what *images* pull on its nodes."""
@@ -224,7 +225,7 @@ class Session:
         lines = []
         for revision, count in node.groups:
             group = replace(node, os_version=revision, images=MappingProxyType({}))
-            baked = self._baked_at(group, NullObserver())
+            baked = self.baked_at(group, NullObserver())
             pulled = sum(
                 apply_baked(p.image, baked, self.catalog, self.profile).totals.pull_compressed_bytes for p in images
             )

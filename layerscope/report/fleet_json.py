@@ -99,6 +99,8 @@ def _launch(launch: Launch | None) -> dict[str, Any] | None:
         "seconds_saved": _round(launch.seconds_saved),
         "estimated": launch.estimated,
         "warnings": list(launch.warnings),
+        "observed_seconds": _round(launch.observed_seconds) if launch.observed_seconds is not None else None,
+        "observed_pulls": launch.observed_pulls,
     }
 
 

@@ -23,8 +23,9 @@ re-exported here so every renderer imports the model from one place):
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from layerscope.basematch import BaseDrift
 from layerscope.gate import GateResult
@@ -60,6 +61,7 @@ __all__ = [
     "RuntimeDisk",
     "SharedLayer",
     "build_report",
+    "with_observed",
 ]
 
 SCHEMA = "layerscope.report/v1"
@@ -119,6 +121,9 @@ class Launch:
     warnings: tuple[str, ...] = ()
     # #14 item 4: with layers of unknown cache state, the launch with them held (with_bake_seconds: pulled)
     with_bake_seconds_min: float | None = None
+    # `report --events` (#16): median seconds of the pulls the cluster recorded for this image, and how many.
+    observed_seconds: float | None = None
+    observed_pulls: int = 0
 
     @property
     def seconds_saved(self) -> float:
@@ -372,3 +377,15 @@ def build_report(
         warnings=tuple(report_warnings),
         baked_unresolved=tuple(baked_unresolved),
     )
+
+
+def with_observed(report: Report, observed: Mapping[str, Sequence[float]]) -> Report:
+    """*report* with each image's recorded pull seconds (by reference, `report --events`) beside its launch."""
+    images = []
+    for image in report.images:
+        seconds = observed.get(image.reference) or ()
+        if image.launch is not None and seconds:
+            launch = replace(image.launch, observed_seconds=statistics.median(seconds), observed_pulls=len(seconds))
+            image = replace(image, launch=launch)
+        images.append(image)
+    return replace(report, images=tuple(images))

@@ -140,6 +140,7 @@ PARTS: dict[str, tuple[str, ...]] = {
         "layerscope.baked",
         "layerscope.node_baked",
         "layerscope.attach",
+        "layerscope.calibrate.run",
     ),
     "report": ("layerscope.report",),
     "analysis": (
@@ -150,7 +151,14 @@ PARTS: dict[str, tuple[str, ...]] = {
         "layerscope.resolution",
         "layerscope.layer_index",
     ),
-    "plan": ("layerscope.plan", "layerscope.diff", "layerscope.gate", "layerscope.waste_gate", "layerscope.file_diff"),
+    "plan": (
+        "layerscope.plan",
+        "layerscope.calibrate",
+        "layerscope.diff",
+        "layerscope.gate",
+        "layerscope.waste_gate",
+        "layerscope.file_diff",
+    ),
     "catalog": ("layerscope.catalog", "layerscope.windows"),
     "measure": (
         "layerscope.measure",

@@ -68,6 +68,9 @@ PURE = (
     "listing.py",
     "waste_gate.py",
     "file_diff.py",
+    "calibrate/events.py",
+    "calibrate/fit.py",
+    "calibrate/result.py",
 )
 IMPURE = ("httpx", "click", "rich", "tabulate", "sqlite3", "subprocess", "socket", "dask", "boto3")
 #: what a pure module must not load, even indirectly (yaml: parsing files belongs to the loaders)
