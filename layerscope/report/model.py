@@ -27,6 +27,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from layerscope.basematch import BaseDrift
+from layerscope.contents import ImageContents
 from layerscope.gate import GateResult
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
 from layerscope.plan.planned import PlannedImage
@@ -144,6 +145,7 @@ class ReportImage:
     split: PullSplit
     layers: tuple[ReportLayer, ...]
     warnings: tuple[str, ...] = ()
+    contents: ImageContents | None = None  # where the bytes are (issue #15), as in `analyze`
 
     @property
     def pull_with_bake_bytes(self) -> int:
@@ -285,6 +287,7 @@ def build_report(
                 split=_split(image),
                 layers=_layer(image, plan, counts),
                 warnings=_image_warnings(image, drift, est),
+                contents=image.contents,
             )
         )
 
