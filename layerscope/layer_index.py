@@ -36,9 +36,23 @@ def _index(layer: LayerResult, store: MeasurementStore) -> dict[str, FileEntry] 
         return None
 
 
-def layer_indexes(layers: Sequence[LayerResult], store: MeasurementStore) -> list[dict[str, FileEntry] | None]:
-    """The decoded index of each layer, or None where there is none (or it fails its checks)."""
-    return [_index(layer, store) for layer in layers]
+def layer_indexes(
+    layers: Sequence[LayerResult], store: MeasurementStore, *, only: int | None = None
+) -> list[dict[str, FileEntry] | None]:
+    """The decoded index of each layer, or None where there is none (or it fails its checks).
+
+    With *only*: just that layer's index is read and decoded; another layer that has an index stored
+    comes back as an empty mapping (it has one, not read), so `files --layer N` decodes one layer.
+    """
+    if only is None:
+        return [_index(layer, store) for layer in layers]
+    stored = store.index_checksums([layer.digest for layer in layers if layer.measurement.size_source in _INDEXED])
+    return [
+        _index(layer, store)
+        if i == only
+        else ({} if layer.measurement.size_source in _INDEXED and layer.digest in stored else None)
+        for i, layer in enumerate(layers)
+    ]
 
 
 def image_contents_cached(

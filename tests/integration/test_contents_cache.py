@@ -143,3 +143,21 @@ def test_the_fleet_path_computes_contents_too(fixture_layout: Path, isolated_sto
         fleet_run = fleet.analyze([ref])
     assert plain is not None
     assert fleet_run.images[0].contents == plain
+
+
+def test_files_of_one_layer_decodes_that_layer_only(
+    fixture_layout: Path, layerscope: Callable[..., Run], index_reads: list[str]
+) -> None:
+    ref = f"oci:{fixture_layout}:windows-app"
+    layers = _analyze(layerscope, ref)["layers"]
+    index_reads.clear()
+    result = layerscope("files", ref, "--layer", "3", "-o", "json", "--no-progress", "--depth", "9")
+    assert result.exit_code == 0, result.stderr
+    assert index_reads == [layers[3]["digest"]]
+    doc = result.json()
+    assert doc["layer"] == 3 and doc["indexed_layers"] == [2, 3, 4] and doc["scope"] == "all-layers"
+    index_reads.clear()
+    everything = layerscope("files", ref, "-o", "json", "--no-progress")
+    assert everything.exit_code == 0 and len(index_reads) == 3  # the final filesystem needs every index
+    listed = layerscope("files", ref, "--layer", "1", "--no-progress")
+    assert listed.exit_code == 2 and "list a layer that was measured: 2, 3, 4" in listed.stderr
