@@ -276,11 +276,13 @@ class MeasurementStore:
             return
         # The index first: a process killed between the two writes leaves an index without a measurement
         # (a miss, measured again), never a measurement whose index is missing.
+        # Without an index (an executor's result, measured by a worker that stored the index itself in this
+        # same store), an index already kept for the digest stays: it describes the same bytes.
+        verb = "INSERT OR REPLACE" if file_index is not None else "INSERT OR IGNORE"
         index_row = (m.digest, INDEX_FORMAT, file_index, _sha256(file_index), time.time())
         try:
             self._run(
-                "INSERT OR REPLACE INTO file_indexes (digest, format, data, checksum, stored_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                f"{verb} INTO file_indexes (digest, format, data, checksum, stored_at) VALUES (?, ?, ?, ?, ?)",
                 index_row,
                 _nothing,
             )
