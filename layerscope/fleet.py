@@ -103,10 +103,12 @@ class FleetSession:
         return [apply_baked(r, baked, self.session.catalog, self.session.profile) for r in results]
 
     def run(self, images: Sequence[PlannedImage]) -> AnalysisRun:
-        """The AnalysisRun of *images* with the session's profile and baked set."""
+        """The AnalysisRun of *images* with the session's profile and baked set, and their contents (issue #15)."""
+        from layerscope.layer_index import with_contents
+
         session = self.session
         return AnalysisRun(
-            images=tuple(images),
+            images=tuple(with_contents(images, session.store)),
             profile=session.profile.name if session.profile else None,
             baked=session.baked().references if session.has_baked_set else (),
             baked_unresolved=session.baked().unresolved if session.has_baked_set else (),

@@ -4,6 +4,10 @@ A layer has an index when its exact measurement streamed its bytes here or in an
 store (`size_source` measured/store). Foreign and catalogued base layers, estimates, and measurements read
 from an attached analysis or made by a remote executor with another store have none: their `contents`
 fields are null and the image's figures cover the layers that have one (contents.py, `scope`).
+
+An image's contents are cached in the store under the key of what determines them (contents_record.py):
+a warm run reads the indexes' checksums and one row, and decodes no index. Indexes are read and decoded
+only on a miss, one layer at a time as the computation needs them.
 """
 
 from __future__ import annotations
@@ -12,27 +16,69 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from layerscope.contents import ImageContents, image_contents
+from layerscope.contents_record import contents_key, from_record, to_record
 from layerscope.measurement import SizeSource
 from layerscope.plan.planned import PlannedImage
 from layerscope.results import LayerResult
 from layerscope.store import MeasurementStore
 from layerscope.tarindex import FileEntry, read_index
 
-__all__ = ["layer_indexes", "with_contents"]
+__all__ = ["image_contents_cached", "layer_indexes", "with_contents"]
 
 _INDEXED = (SizeSource.MEASURED, SizeSource.STORE)
 
 
-def layer_indexes(layers: Sequence[LayerResult], store: MeasurementStore) -> list[dict[str, FileEntry] | None]:
-    """The decoded index of each layer, or None where there is none (or it fails its checks)."""
-    out: list[dict[str, FileEntry] | None] = []
-    for layer in layers:
-        data = store.get_index(layer.digest) if layer.measurement.size_source in _INDEXED else None
+def _index(layer: LayerResult, store: MeasurementStore) -> dict[str, FileEntry] | None:
+    data = store.get_index(layer.digest) if layer.measurement.size_source in _INDEXED else None
+    try:
+        return read_index(data) if data is not None else None
+    except ValueError:
+        return None
+
+
+def layer_indexes(
+    layers: Sequence[LayerResult], store: MeasurementStore, *, only: int | None = None
+) -> list[dict[str, FileEntry] | None]:
+    """The decoded index of each layer, or None where there is none (or it fails its checks).
+
+    With *only*: just that layer's index is read and decoded; another layer that has an index stored
+    comes back as an empty mapping (it has one, not read), so `files --layer N` decodes one layer.
+    """
+    if only is None:
+        return [_index(layer, store) for layer in layers]
+    stored = store.index_checksums([layer.digest for layer in layers if layer.measurement.size_source in _INDEXED])
+    return [
+        _index(layer, store)
+        if i == only
+        else ({} if layer.measurement.size_source in _INDEXED and layer.digest in stored else None)
+        for i, layer in enumerate(layers)
+    ]
+
+
+def image_contents_cached(
+    layers: Sequence[LayerResult], store: MeasurementStore, *, top: int = 10, depth: int = 3
+) -> ImageContents | None:
+    """The contents of an image with these *layers*: from the store's cache, else computed and kept there."""
+    eligible = [layer.digest for layer in layers if layer.measurement.size_source in _INDEXED]
+    stored = store.index_checksums(eligible)
+    checksums = [stored.get(layer.digest) if layer.measurement.size_source in _INDEXED else None for layer in layers]
+    if not any(checksums):
+        return None
+    key = contents_key(checksums, top=top, depth=depth)
+    record = store.get_image_contents(key)
+    if record is not None:
         try:
-            out.append(read_index(data) if data is not None else None)
+            cached = from_record(record)
         except ValueError:
-            out.append(None)
-    return out
+            cached = None  # a row that fails its checks is a miss: computed again and replaced
+        if cached is not None and len(cached.layers) == len(layers):
+            return cached
+    indexes = [_index(layer, store) if checksum else None for layer, checksum in zip(layers, checksums, strict=True)]
+    contents = image_contents(indexes, top=top, depth=depth)
+    # Kept only when every index the key names was read: an index that failed its checks is not what the key says.
+    if contents is not None and all((i is not None) == bool(c) for i, c in zip(indexes, checksums, strict=True)):
+        store.put_image_contents(key, to_record(contents))
+    return contents
 
 
 def with_contents(
@@ -41,6 +87,6 @@ def with_contents(
     """*images* with their analysis's `contents` filled in (None for an image none of whose layers has an index)."""
     out = []
     for planned in images:
-        contents: ImageContents | None = image_contents(layer_indexes(planned.layers, store), top=top, depth=depth)
+        contents = image_contents_cached(planned.layers, store, top=top, depth=depth)
         out.append(replace(planned, image=replace(planned.image, contents=contents)))
     return out

@@ -339,7 +339,7 @@ class Session:
         return diff_images(a, b, node)
 
     def analyze(self, refs: Sequence[str]) -> AnalysisRun:
-        """The whole `analyze` result, with each image's contents (issue #15: only `analyze` pays for them)."""
+        """The whole `analyze` result, with each image's contents (issue #15; cached in the store)."""
         from layerscope.layer_index import with_contents
 
         images = with_contents(self.images(refs), self.store)

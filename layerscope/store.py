@@ -18,6 +18,9 @@ zstd-compressed records of tarindex.py, with their format and a sha256, or NULL 
 (a path the index cannot encode, or a measurement made without one). Schema 2 (issue #15): rows of schema 1
 were measured before the duplicate-path fix (issue #12 item 7) and have no index, so they are a silent miss
 (measured again and replaced, no warning per layer); a row of a *newer* schema is a miss with one warning.
+Table `image_contents` keeps each image's computed `contents` under the key of what determines it (the
+sha256s of its layers' indexes, top, depth, a format version: contents_record.py), with a sha256 of the
+record: a row that fails it is a miss (computed again and replaced), so a warm `analyze` decodes no index.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -144,6 +147,11 @@ class MeasurementStore:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS file_indexes (digest TEXT PRIMARY KEY, format INTEGER NOT NULL, data BLOB,"
             " checksum TEXT, stored_at REAL NOT NULL)"
+        )
+        # Each image's computed `contents`, under the key of what determines it (contents_record.py).
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS image_contents (key TEXT PRIMARY KEY, record TEXT NOT NULL,"
+            " checksum TEXT NOT NULL, stored_at REAL NOT NULL)"
         )
         return conn
 
@@ -268,11 +276,13 @@ class MeasurementStore:
             return
         # The index first: a process killed between the two writes leaves an index without a measurement
         # (a miss, measured again), never a measurement whose index is missing.
+        # Without an index (an executor's result, measured by a worker that stored the index itself in this
+        # same store), an index already kept for the digest stays: it describes the same bytes.
+        verb = "INSERT OR REPLACE" if file_index is not None else "INSERT OR IGNORE"
         index_row = (m.digest, INDEX_FORMAT, file_index, _sha256(file_index), time.time())
         try:
             self._run(
-                "INSERT OR REPLACE INTO file_indexes (digest, format, data, checksum, stored_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                f"{verb} INTO file_indexes (digest, format, data, checksum, stored_at) VALUES (?, ?, ?, ?, ?)",
                 index_row,
                 _nothing,
             )
@@ -305,6 +315,61 @@ class MeasurementStore:
             self._warn(f"ignoring a stored file index of {digest[:19]}… that fails its checks")
             return None
         return data
+
+    def index_checksums(self, digests: Sequence[str]) -> dict[str, str]:
+        """The sha256 each of *digests* has its file index stored with (layers without an index are absent).
+
+        Reads no index: what `contents` is cached under (contents_record.py), in one query.
+        """
+        wanted = sorted(set(digests))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        try:
+            rows = self._run(
+                f"SELECT digest, checksum FROM file_indexes WHERE digest IN ({marks}) AND format = ?"
+                " AND data IS NOT NULL",
+                (*wanted, INDEX_FORMAT),
+                _all,
+            )
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"measurement store read failed ({exc}); file index not available")
+            return {}
+        return {d: c for d, c in rows if isinstance(d, str) and isinstance(c, str)}
+
+    def get_image_contents(self, key: str) -> dict[str, Any] | None:
+        """The contents record stored under *key* (checked against its sha256), or None."""
+        try:
+            row = self._run("SELECT record, checksum FROM image_contents WHERE key = ?", (key,), _one)
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"measurement store read failed ({exc}); computing contents instead")
+            return None
+        if row is None:
+            return None
+        record, checksum = row
+        if not isinstance(record, str) or _checksum(record) != checksum:
+            self._warn(f"ignoring stored contents {key[:12]}… that fail their checks")
+            return None
+        try:
+            doc = json.loads(record)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            self._warn(f"ignoring malformed stored contents {key[:12]}…")
+            return None
+        return doc
+
+    def put_image_contents(self, key: str, record: Mapping[str, Any]) -> None:
+        """Keep an image's contents record under *key*."""
+        text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+        try:
+            self._run(
+                "INSERT OR REPLACE INTO image_contents (key, record, checksum, stored_at) VALUES (?, ?, ?, ?)",
+                (key, text, _checksum(text), time.time()),
+                _nothing,
+            )
+        except sqlite3.DatabaseError as exc:
+            self._warn(f"measurement store write failed ({exc}); results are not kept")
 
     def get_content(self, digest: str) -> bytes | None:
         """A stored manifest or config, re-verified against its digest (a mismatch is a miss), or None."""
@@ -356,6 +421,7 @@ class MeasurementStore:
         cutoff = time.time() - older_than_seconds
         removed = self._query("DELETE FROM layers WHERE stored_at < ?", cutoff, fetch=lambda cur: int(cur.rowcount))
         self._query("DELETE FROM contents WHERE stored_at < ?", cutoff, fetch=_nothing)
+        self._query("DELETE FROM image_contents WHERE stored_at < ?", cutoff, fetch=_nothing)
         self._query("DELETE FROM file_indexes WHERE digest NOT IN (SELECT digest FROM layers)", fetch=_nothing)
         self._query("PRAGMA wal_checkpoint(TRUNCATE)", fetch=_all)
         return removed

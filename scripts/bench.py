@@ -14,7 +14,11 @@ stream into files under --data-dir and reused while the generator version and si
   (level 3, frame content size written);
 * a 4 GiB-uncompressed gzip layer (the same content model, gzip level 1) for the peak-RSS check;
 * seven small layers (gzip, multi-member gzip, zstd with and without a frame content size, plain tar)
-  which, with the three above, make the 10-layer image of the estimate and warm-path checks.
+  which, with the three above, make the 10-layer image of the estimate and warm-path checks;
+* for `contents` (issue #15, scripts/bench_contents.py): a two-layer image of 200,000 small files (gzip -1)
+  whose second layer rewrites 1% of them and deletes a directory.
+
+Only the layers the chosen scenarios (`--only`) use are generated and pushed.
 
 The registry is the CNCF distribution binary (tests/support/registry.py) on 127.0.0.1, fed by the
 independent test pusher (tests/support/push.py). Every command runs a few times; the median counts.
@@ -36,6 +40,7 @@ import platform
 import queue
 import random
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -685,8 +690,9 @@ class Check:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, only: Sequence[str] = ()) -> None:
         self.args = args
+        self.only = tuple(only) or SCENARIOS
         self.quick: bool = args.quick
         self.rounds: int = args.runs or (3 if self.quick else 7)
         self.workdir = Path(tempfile.mkdtemp(prefix="layerscope-bench-", dir=args.work_dir))
@@ -723,18 +729,34 @@ class Bench:
         if binary is None:
             raise SystemExit("the docker-registry binary is not installed (make registry-bin)")
         specs = layer_specs(self.quick)
+        # Only the layers the chosen scenarios use are built and pushed (`--only contents` needs no 4 GiB layer).
+        ten_names = ["big-rss", "win-gzip"] + [f"s{i}" for i in range(1, 9)]
+        wanted_images = {
+            "gzip": {"gzip"},
+            "zstd": {"zstd"},
+            "rss": {"rss"},
+            "estimate": {"ten"},
+            "warm": {"ten"},
+            "contents": {"gzip"},
+        }
+        images = set().union(*(wanted_images[name] for name in self.only))
+        image_layers = {"gzip": ["win-gzip"], "zstd": ["win-zstd"], "rss": ["big-rss"], "ten": ten_names}
+        needed = {name for image in images for name in image_layers[image]}
         data_dir = Path(self.args.data_dir) / ("quick" if self.quick else "full")
         self.log(f"layer data in {data_dir} (generated once, then reused)")
-        layers = {name: build_layer(spec, data_dir, self.log) for name, spec in specs.items()}
+        layers = {name: build_layer(spec, data_dir, self.log) for name, spec in specs.items() if name in needed}
         self.layers = layers
         self.registry = RegistryProcess(self.workdir / "registry", binary=binary).start()
         started = time.monotonic()
         with Pusher(self.registry.url, timeout=600.0) as pusher:
-            self.images["gzip"] = push_image(pusher, "bench/win-gzip", [layers["win-gzip"]])
-            self.images["zstd"] = push_image(pusher, "bench/win-zstd", [layers["win-zstd"]])
-            self.images["rss"] = push_image(pusher, "bench/big-rss", [layers["big-rss"]])
-            ten = [layers["big-rss"], layers["win-gzip"]] + [layers[f"s{i}"] for i in range(1, 9)]
-            self.images["ten"] = push_image(pusher, "bench/ten-layers", ten)
+            repos = {
+                "gzip": "bench/win-gzip",
+                "zstd": "bench/win-zstd",
+                "rss": "bench/big-rss",
+                "ten": "bench/ten-layers",
+            }
+            for image in sorted(images):
+                self.images[image] = push_image(pusher, repos[image], [layers[n] for n in image_layers[image]])
         self.log(f"pushed {len(self.images)} images in {time.monotonic() - started:.1f}s to {self.registry.url}")
 
     def close(self) -> None:
@@ -1013,6 +1035,115 @@ class Bench:
                 )
             )
 
+    def bench_contents(self) -> None:
+        """Issue #15: the file index's cost in the walk, the contents cache on a warm run, the index's size."""
+        from scripts.bench_contents import index_figures, many_files_image, walk_cost
+
+        assert self.registry is not None
+        files = 20_000 if self.quick else 200_000
+        data_dir = Path(self.args.data_dir) / ("quick" if self.quick else "full")
+        self.log(f"contents: {files}-file image (generated once, then reused)")
+        many = many_files_image(data_dir, files)
+        with Pusher(self.registry.url, timeout=600.0) as pusher:
+            repo = "bench/many-files"
+            for path, digest in zip(many.paths, many.digests, strict=True):
+                pusher.push_blob_file(repo, path, digest)
+            config = json.dumps(
+                {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": list(many.diff_ids)}}
+            ).encode()
+            config_digest = pusher.push_blob(repo, config)
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": OCI_CONFIG, "digest": config_digest, "size": len(config)},
+                "layers": [
+                    {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": p.stat().st_size}
+                    for p, d in zip(many.paths, many.digests, strict=True)
+                ],
+            }
+            pusher.push_manifest(repo, "latest", json.dumps(manifest).encode(), OCI_MANIFEST)
+        ref = f"{pusher.host}/{repo}:latest"
+        gzip_ref = self.images["gzip"].ref
+        store = Path(self.env["LAYERSCOPE_STORE"])
+        warm_args = ["-o", "json", "--no-progress"]
+        for r in (ref, gzip_ref):  # populate the store (measurements, indexes, contents)
+            checked(run([self.layerscope, "analyze", r, *warm_args], self.env), f"populate {r}")
+
+        def cleared() -> Run:
+            conn = sqlite3.connect(store)
+            conn.execute("DELETE FROM image_contents")
+            conn.commit()
+            conn.close()
+            return run([self.layerscope, "analyze", ref, *warm_args], self.env)
+
+        label = f"{files // 1000}k-file image"
+        exact = self.add(
+            f"layerscope exact, {label} (walk + index + contents)", "layerscope analyze REF -o json --no-store"
+        )
+        warm = self.add(f"layerscope warm, {label}, contents from the store", "layerscope analyze REF -o json")
+        miss = self.add(
+            f"layerscope warm, {label}, contents cache cleared (computed from the indexes)",
+            "sqlite3 STORE 'DELETE FROM image_contents'; layerscope analyze REF -o json",
+        )
+        small = self.add(
+            "layerscope warm, gzip image (11k files), contents from the store", "layerscope analyze REF -o json"
+        )
+        series, commands = (
+            [exact, warm, miss, small],
+            [
+                self.cli(*self.exact_args(ref)),
+                self.cli("analyze", ref, *warm_args),
+                cleared,
+                self.cli("analyze", gzip_ref, *warm_args),
+            ],
+        )
+        gzip_exact = next((s for s in self.series if s.label == "layerscope exact, gzip layer"), None)
+        if gzip_exact is None:  # `--only contents`: the gzip layer's exact analysis is timed here
+            gzip_exact = self.add("layerscope exact, gzip layer", f"layerscope {' '.join(self.exact_args('REF'))}")
+            series.append(gzip_exact)
+            commands.append(self.cli(*self.exact_args(gzip_ref)))
+        interleaved(series, commands, self.rounds)
+        expected = files - sum(1 for i in range(files) if i % 500 == 499)
+        expected += sum(1 for i in range(files // 100) if i % 500 == 499)  # rewritten by layer 1 after the deletion
+        for s in (exact, warm, miss):
+            got = json.loads(s.runs[0].stdout)["images"][0]["contents"]
+            if got is None or got["files"] != expected:
+                raise SystemExit(f"{s.label}: contents {got and got['files']} files, the image has {expected}")
+        size, entries, held, peak = index_figures(store, many.digests[0])
+        self.facts[label] = (
+            f"{files} files (64 B–2 KB) in 500 dirs, {many.tar_bytes / 1e6:.0f} MB tar (gzip -1), then a layer "
+            f"rewriting 1% and deleting a directory; file index {size / 1e6:.2f} MB in the store = "
+            f"{size / entries:.1f} B per entry; read back: {held / entries:.0f} B per entry held, "
+            f"{peak / entries:.0f} B peak while decoding (tracemalloc)"
+        )
+        for what, blob, cli in (
+            (label, many.paths[0], exact),
+            ("gzip layer (11k files)", self.layers["win-gzip"].path, gzip_exact),
+        ):
+            without, with_index, walked = walk_cost(blob)
+            extra = with_index - without
+            self.checks.append(
+                Check(
+                    f"file index in the walk, {what}: extra walk time / exact analysis",
+                    f"{extra:.2f}s / {cli.median:.2f}s = {extra / cli.median:.1%}",
+                    "≤ 10%",
+                    extra / cli.median <= 0.10,
+                    f"walk of {walked} entries: {without:.2f}s without the index, {with_index:.2f}s with "
+                    f"({extra / walked * 1e6:.2f} µs per entry), same bytes, in-process",
+                )
+            )
+        ratio = warm.median / small.median
+        self.checks.append(
+            Check(
+                f"warm re-analysis, {label} (contents cached) vs the 11k-file gzip image",
+                f"{warm.median:.3f}s / {small.median:.3f}s = {ratio:.2f}×",
+                "≤ 1.1×",
+                ratio <= 1.1,
+                f"with the cache cleared: {miss.median:.2f}s ({miss.cpu:.2f} CPU s, {miss.peak_rss_mib:.0f} MiB) "
+                f"against {warm.median:.2f}s ({warm.cpu:.2f} CPU s, {warm.peak_rss_mib:.0f} MiB)",
+            )
+        )
+
     # -- facts and report ------------------------------------------------------------------------------
 
     def machine(self) -> dict[str, str]:
@@ -1068,6 +1199,8 @@ class Bench:
     def stage_speeds(self) -> dict[str, str]:
         """Single-thread speed of each stage on the first 64 MB of the gzip / zstd blobs (context)."""
         out: dict[str, str] = {}
+        if "win-gzip" not in self.layers or "win-zstd" not in self.layers:
+            return out
         gz = self.layers["win-gzip"].path.read_bytes()[: 64 * MIB]
         zs = self.layers["win-zstd"].path.read_bytes()[: 64 * MIB]
         modules: list[tuple[str, Any]] = [("zlib", zlib)]
@@ -1143,8 +1276,9 @@ class Bench:
                 f"(on average {cores:.2f} of {os.cpu_count()} cores, the registry serving blobs included)"
                 + (" — busy: wall times are inflated, ratios less so" if cores > 0.25 else "")
             )
-        lines += ["", "Single-thread stage speeds on this machine (first 64 MB of the blobs, in-process):", ""]
-        lines += [f"- {k}: {v}" for k, v in stages.items()]
+        if stages:
+            lines += ["", "Single-thread stage speeds on this machine (first 64 MB of the blobs, in-process):", ""]
+            lines += [f"- {k}: {v}" for k, v in stages.items()]
         if self.notes:
             lines += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
         lines += [
@@ -1155,6 +1289,7 @@ class Bench:
             "make bench   # installs curl, gzip, pigz, zstd, skopeo and the registry when missing",
             ".venv/bin/python scripts/bench.py --quick   # < 1 min, small layers; prints the report only",
             ".venv/bin/python scripts/bench.py --runs 9 --only gzip,zstd   # more runs, some scenarios",
+            ".venv/bin/python scripts/bench.py --only contents   # issue #15: file index and contents cache",
             "```",
             "",
             "Generated layers are cached under `--data-dir` (default `~/.cache/layerscope-bench`) and rebuilt when",
@@ -1165,7 +1300,7 @@ class Bench:
         return "\n".join(lines)
 
 
-SCENARIOS = ("gzip", "zstd", "rss", "estimate", "warm")
+SCENARIOS = ("gzip", "zstd", "rss", "estimate", "warm", "contents")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1193,7 +1328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
     started = time.monotonic()
-    bench = Bench(args)
+    bench = Bench(args, only)
     try:
         bench.setup()
         deadline = time.monotonic() + args.wait_idle

@@ -45,6 +45,6 @@ def files(
                 ref, resolved, str(platform) if platform else None, [str(r.config.platform) for r in resolved]
             )
             (image,) = session.analyzer.measure_images([chosen])
-            indexes = layer_indexes(image.layers, session.store)
+            indexes = layer_indexes(image.layers, session.store, only=layer)
         listing = list_files(indexes, layer=layer, depth=depth, top=top, prefix=prefix)
         write_output(render_files(listing, image, fmt), output)

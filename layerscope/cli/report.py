@@ -141,6 +141,7 @@ def report(
     with errors():
         from layerscope.errors import UsageError
         from layerscope.gate import check_pull_gate
+        from layerscope.layer_index import with_contents
         from layerscope.output import write_output
         from layerscope.plan.launch import LaunchParameters
         from layerscope.plan.profile_files import load_profile
@@ -170,7 +171,8 @@ def report(
         progress = not options["no_progress"]
         settings = build_settings(options)
         with ReportProgress(progress, wanted) as observer, Session(settings, observer) as session:
-            images = session.images(refs)
+            # With each image's contents (issue #15), from the store's cache on a warm run.
+            images = with_contents(session.images(refs), session.store)
             baked = session.baked() if session.has_baked_set else None
             profile = session.profile
             session.node_groups(images)  # --nodes on several revisions: each group's pull, as warnings (#14)

@@ -28,6 +28,8 @@
       layers[]      {index, digest, diff_id, chain_id, media_type, foreign, base, cached, compressed_bytes,
                      uncompressed_bytes, extracted_bytes, files, size_source, pull_compressed_bytes, shared_by}
                     (shared_by: images of this report holding the layer's chain, 1 = only this image)
+      contents      where the bytes are (issue #15), exactly `analyze -o json`'s per-image `contents`, or null
+                    when no layer has a file index
     fleet
       images              number of images
       compressed_bytes    sum of every image's compressed size (shared layers counted each time)
@@ -59,6 +61,7 @@ from typing import Any
 
 from layerscope.report import recommendation
 from layerscope.report.analysis_json import drift_document, totals_document
+from layerscope.report.contents_json import contents_document
 from layerscope.report.model import SCHEMA, Dedup, Launch, Report, ReportImage, ReportLayer
 
 __all__ = ["SCHEMA", "render_json", "report_document", "totals_document"]
@@ -151,6 +154,7 @@ def _image(image: ReportImage) -> dict[str, Any]:
         "drift": drift_document(d),
         "warnings": list(image.warnings),
         "layers": [_layer(layer) for layer in image.layers],
+        "contents": contents_document(image.contents),
     }
 
 

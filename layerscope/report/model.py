@@ -28,6 +28,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from layerscope.basematch import BaseDrift
+from layerscope.contents import ImageContents
 from layerscope.gate import GateResult
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers, unknown_layers
 from layerscope.plan.planned import PlannedImage
@@ -157,6 +158,7 @@ class ReportImage:
     layers: tuple[ReportLayer, ...]
     warnings: tuple[str, ...] = ()
     not_applicable: str | None = None  # why the profile's node never launches it (report/applicable.py)
+    contents: ImageContents | None = None  # where the bytes are (issue #15), as in `analyze`
 
     @property
     def applicable(self) -> bool:
@@ -324,6 +326,7 @@ def build_report(
                 layers=_layer(image, plan, counts),
                 warnings=_image_warnings(image, drift, est),
                 not_applicable=applies_to.not_applicable,
+                contents=image.contents,
             )
         )
 

@@ -77,9 +77,13 @@ def test_attach_then_use_attached_downloads_no_layer(
     assert not got & {layer.digest for layer in layers}, "a layer was downloaded"
     before, after = first.json()["images"][0]["layers"], second.json()["images"][0]["layers"]
     assert [layer["size_source"] for layer in after] == ["attached", "attached"]
+    # Contents (#15): the measuring run has each layer's file index; an attached measurement has none (null).
+    changes = ("added_files", "modified_files", "deleted_files", "reclaimed_by_later_bytes")
     for b, a, truth in zip(before, after, layers, strict=True):
         _assert_truth(a, truth)
-        assert {**b, "size_source": "attached"} == a
+        assert b["added_files"] is not None and all(a[k] is None for k in changes)
+        assert {**b, "size_source": "attached", **dict.fromkeys(changes)} == a
+    assert first.json()["images"][0]["contents"] is not None and second.json()["images"][0]["contents"] is None
 
     # Attaching again with the same numbers pushes nothing new.
     third = layerscope("analyze", ref.ref, "--attach", "--use-attached", "-o", "json", "--no-store")

@@ -168,6 +168,7 @@ PARTS: dict[str, tuple[str, ...]] = {
         "layerscope.tarindex",
         "layerscope.estimate",
         "layerscope.contents",
+        "layerscope.contents_record",
         "layerscope.efficiency",
         "layerscope.listing",
     ),

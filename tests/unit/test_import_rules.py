@@ -65,6 +65,7 @@ PURE = (
     "units.py",
     "contents.py",
     "efficiency.py",
+    "contents_record.py",
     "listing.py",
     "waste_gate.py",
     "file_diff.py",

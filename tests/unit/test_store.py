@@ -256,6 +256,20 @@ def test_file_index_is_kept_beside_its_measurement_and_checked(tmp_path: Path) -
     assert len(rec.warnings) == 1
 
 
+def test_a_measurement_without_an_index_keeps_the_index_stored_for_its_digest(tmp_path: Path) -> None:
+    # An executor's worker stores measurement and index in the shared store; the client then keeps the
+    # checked measurement it got back (no index in hand): the worker's index must survive (#15, fleet path).
+    s = MeasurementStore(tmp_path / "m.db")
+    s.put(_m(1), b"index of layer 1")
+    s.put(_m(1))
+    assert s.get_index(_m(1).digest) == b"index of layer 1"
+    assert s.index_checksums([_m(1).digest, _m(2).digest]) == {
+        _m(1).digest: hashlib.sha256(b"index of layer 1").hexdigest()
+    }
+    s.put(_m(1), b"index of layer 1, format 2")  # a new index does replace the old
+    assert s.get_index(_m(1).digest) == b"index of layer 1, format 2"
+
+
 def test_rows_of_an_older_schema_are_a_silent_miss(tmp_path: Path) -> None:
     rec = Recorder()
     s = MeasurementStore(tmp_path / "m.db", rec)
