@@ -47,7 +47,11 @@ KEY_DOCS: dict[str, tuple[str, str, str]] = {
         "size",
         "root EBS volume. SIZE: 50GiB, 9.5GiB, 10GB (GB = 1000^3, GiB = 1024^3), or plain bytes",
     ),
-    "os_footprint": ("os_footprint_bytes", "size", "disk the host OS itself takes on the root volume. SIZE; null if unknown"),
+    "os_footprint": (
+        "os_footprint_bytes",
+        "size",
+        "disk the host OS itself takes on the root volume. SIZE; null if unknown",
+    ),
     "network_throughput": (
         "network_bytes_per_second",
         "rate",

@@ -69,7 +69,9 @@ def test_every_key_is_explained_with_its_syntax(layerscope: Callable[..., Run]) 
 def test_baked_replaces_the_parents_list(tmp_path: Path) -> None:
     """What README says: a `baked:` in a file that extends another replaces the parent's list, it is not added."""
     path = tmp_path / "one.yaml"
-    path.write_text("extends: eks-ws2019-core\nbaked:\n  - mcr.microsoft.com/windows/nanoserver:1809\n", encoding="utf-8")
+    path.write_text(
+        "extends: eks-ws2019-core\nbaked:\n  - mcr.microsoft.com/windows/nanoserver:1809\n", encoding="utf-8"
+    )
     assert load_profile("eks-ws2019-core").baked_references() == [
         "mcr.microsoft.com/windows/servercore:ltsc2019",
         "mcr.microsoft.com/windows/nanoserver:1809",
@@ -94,7 +96,9 @@ def test_init_from_a_file_analyzes_like_its_parent(
     mine = layerscope("analyze", image, "--profile", str(out), "-o", "json", "--no-store").json()
     assert mine["profile"] == "mine"
     assert json.dumps(mine["images"], sort_keys=True) == json.dumps(theirs["images"], sort_keys=True)
-    assert mine["images"][0]["totals"]["pull_compressed_bytes"] == theirs["images"][0]["totals"]["pull_compressed_bytes"]
+    assert (
+        mine["images"][0]["totals"]["pull_compressed_bytes"] == theirs["images"][0]["totals"]["pull_compressed_bytes"]
+    )
 
 
 @pytest.mark.parametrize(
