@@ -13,7 +13,7 @@ from typing import Any
 
 from layerscope.plan.profile import VALUE_KEYS, NodeProfile
 
-__all__ = ["KEY_DOCS", "profile_template", "size_text", "rate_text", "duration_text"]
+__all__ = ["KEY_DOCS", "duration_text", "profile_template", "rate_text", "size_text"]
 
 _GIB, _MIB = 2**30, 2**20
 
@@ -122,8 +122,9 @@ def duration_text(seconds: float) -> str:
         return f"{int(seconds // 3600)}h"
     if seconds >= 60 and seconds % 60 == 0:
         return f"{int(seconds // 60)}m"
-    if seconds < 1 and round(seconds * 1000, 6) == int(round(seconds * 1000)):
-        return f"{int(round(seconds * 1000))}ms"
+    millis = seconds * 1000
+    if seconds < 1 and abs(millis - round(millis)) < 1e-6:
+        return f"{round(millis)}ms"
     return f"{seconds:g}s"
 
 
