@@ -92,7 +92,9 @@ def _write_inputs(work: Path, registry: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def docs_env(registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+def docs_env(
+    registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Path, dict[str, str]]]:
     work = tmp_path_factory.mktemp("docs")
     with Pusher(registry.url) as pusher:
         for name, tag in IMAGES.items():

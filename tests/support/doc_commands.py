@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DocCommand", "DocFile", "SKIPPED", "commands_in", "output_mismatch", "substitute"]
+__all__ = ["SKIPPED", "DocCommand", "DocFile", "commands_in", "output_mismatch", "substitute"]
 
 _FENCE = re.compile(r"^\s*(```+|~~~+)")
 _FILE_BLOCK = re.compile(r"#\s*([\w.-]+\.(?:ya?ml|json|txt))\b")
