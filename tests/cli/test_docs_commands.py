@@ -160,7 +160,13 @@ def test_documented_commands_run_as_documented(
         if failure:
             failures.append(failure)
         print(f"{command.where}: {'FAILED' if failure else 'ok'}: {command.text}")
-    assert not failures, f"{len(failures)} documented command(s) do not run as documented:\n" + "\n".join(failures)
+    hint = (
+        "(a new placeholder or example file? add it to SUBSTITUTIONS in tests/support/doc_commands.py or to"
+        " _write_inputs here; a command that needs AWS or a cluster goes in SKIPPED with its reason)"
+    )
+    assert not failures, f"{len(failures)} documented command(s) do not run as documented {hint}:\n" + "\n".join(
+        failures
+    )
 
 
 def test_a_broken_option_is_reported(docs_env: tuple[Path, dict[str, str]]) -> None:
