@@ -53,8 +53,16 @@ COMMANDS = _commands()
 
 
 @pytest.fixture(scope="module")
-def env(registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def own_registry(registry_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess]:
+    """A registry of its own: `catalog refresh` and `scan` read whole repositories, which other tests fill."""
+    with RegistryProcess(tmp_path_factory.mktemp("options-registry"), binary=registry_binary, name="opts") as reg:
+        yield reg
+
+
+@pytest.fixture(scope="module")
+def env(own_registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Images in the registry, and the files the options name, in a working directory of their own."""
+    registry = own_registry
     work = tmp_path_factory.mktemp("help-options")
     (work / "fixtures").symlink_to(ROOT / "fixtures")
     with Pusher(registry.url) as pusher:

@@ -92,9 +92,17 @@ def _write_inputs(work: Path, registry: str) -> None:
 
 
 @pytest.fixture(scope="module")
+def docs_registry(registry_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryProcess]:
+    """A registry of its own: `catalog refresh` and `scan` read whole repositories, which other tests fill."""
+    with RegistryProcess(tmp_path_factory.mktemp("docs-registry"), binary=registry_binary, name="docs") as reg:
+        yield reg
+
+
+@pytest.fixture(scope="module")
 def docs_env(
-    registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory
+    docs_registry: RegistryProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Path, dict[str, str]]]:
+    registry = docs_registry
     work = tmp_path_factory.mktemp("docs")
     with Pusher(registry.url) as pusher:
         for name, tag in IMAGES.items():
