@@ -53,6 +53,10 @@ demo: $(RUNTIME_STAMP)
 	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --no-progress --no-store --contents
 	@echo
 	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --profile fixtures/demo-node.yaml --no-progress --no-store
+	@echo
+	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --ami Windows_Server-2019-English-Core-ECS_Optimized-2022.06.20 --no-progress --no-store
+	@echo
+	$(BIN)/layerscope analyze oci:fixtures/layout:windows-app --nodes fixtures/nodes.json --no-progress --no-store
 
 test: $(STAMP) registry-bin chromium-bin
 	$(BIN)/python -m pytest -q

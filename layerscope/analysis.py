@@ -238,8 +238,12 @@ class Analyzer:
         """Mark the image's Windows base layers and fill sizes of unmeasured ones from the catalog."""
         if self.catalog is None:
             return None, layers
-        match = match_base(image.config, image.manifest.layers, self.catalog)
-        known = base_measurements(match, image.manifest.layers, self.catalog) if match else []
+        from layerscope.windows.dating import date_base
+
+        match = date_base(
+            match_base(image.config, image.manifest.layers, self.catalog), image.config.os, image.config.os_version
+        )
+        known = base_measurements(match, image.manifest.layers, self.catalog) if match and match.layer_count else []
         out = []
         for layer in layers:
             m = layer.measurement

@@ -32,6 +32,7 @@ from layerscope.plan.profile import BakedImage, NodeProfile
 from layerscope.platforms import PlatformFilter
 from layerscope.reference import ImageReference, parse_reference
 from layerscope.results import ImageResult
+from layerscope.windows.dating import date_base, sac_warning, same_generation
 
 __all__ = ["BakedSet", "apply_baked", "holding", "resolve_baked"]
 
@@ -45,6 +46,9 @@ class BakedSet:
     bases: tuple[BaseMatch, ...]  # Windows bases of resolved entries, and declared revisions
     undetermined: tuple[tuple[str, str], ...] = ()  # (family, channel) held at an unknown revision
     unresolved: tuple[tuple[str, str], ...] = ()  # (reference as given, why and what stands in for it)
+    # An unresolved entry that is no known base: any layer may be among its, so what is not known held is
+    # unknown (`cached: null`), never "not held" (#18 item 3).
+    opaque: bool = False
 
 
 def resolve_baked(
@@ -62,7 +66,16 @@ def resolve_baked(
     undetermined: list[tuple[str, str]] = []
     unreachable: set[str] = set()  # hosts that did not answer
     unresolved: list[tuple[str, str]] = []
+    opaque = False
     for entry in entries:
+        if not entry.resolve:
+            # Declared at the node's revision (--ami/--nodes, #14 item 2): a floating tag resolved online would
+            # give today's revision, not the node's.
+            known = date_base(declared_base(catalog, entry.reference, entry.os_version, entry.month), "", None)
+            if known is not None and known.os_version is not None:
+                bases.append(known)
+                refs.append(entry.reference)
+                continue
         ref = parse_reference(entry.reference)
         host = ref.registry if isinstance(ref, ImageReference) else None
         cause: str
@@ -76,7 +89,7 @@ def resolve_baked(
             if isinstance(exc, RegistryUnavailableError) and host is not None and host not in unreachable:
                 unreachable.add(host)
             cause = exc.message
-            declared = declared_base(catalog, entry.reference, entry.os_version, entry.month)
+            declared = date_base(declared_base(catalog, entry.reference, entry.os_version, entry.month), "", None)
             if declared is not None and declared.family and declared.channel and declared.os_version is None:
                 undetermined.append((declared.family, declared.channel))
             elif declared is not None and declared.os_version is not None:
@@ -89,6 +102,7 @@ def resolve_baked(
                 )
                 continue
             refs.append(entry.reference)
+            opaque = opaque or declared is None
             unresolved.append((entry.reference, f"{cause}; its layers are unknown"))
             observer.warning(
                 f"baked image {entry.reference} not resolved ({cause}); its layers are unknown"
@@ -98,10 +112,10 @@ def resolve_baked(
         for image in images:
             refs.append(image.ref.with_digest(image.manifest.digest).pinned())
             chains.update(chain_ids(list(image.config.diff_ids)))
-            match = match_base(image.config, image.manifest.layers, catalog)
+            match = date_base(match_base(image.config, image.manifest.layers, catalog), "", None)
             if match is not None:
                 bases.append(match)
-    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined), tuple(unresolved))
+    return BakedSet(tuple(refs), frozenset(chains), tuple(bases), tuple(undetermined), tuple(unresolved), opaque)
 
 
 def holding(baked: BakedSet, image: ImageResult) -> BakedSet:
@@ -126,6 +140,32 @@ def _same_known_build(a: BaseMatch, b: BaseMatch) -> bool:
     )
 
 
+def _generation_held(base: BaseMatch, baked: BakedSet) -> bool | None:
+    """Whether a declared baked revision of the image's channel holds its base blob (same generation, #14 item 3).
+
+    False when no declared revision of the channel is baked or the generations differ; None when a
+    generation is not known on either side (the caller then gives a range, never a guess).
+    """
+    if base.layer_count < 2:
+        return False  # a single-layer base is its own revision: held only when declared_hit
+    same = [
+        same_generation(base, b)
+        for b in baked.bases
+        if b.match == "declared" and b.family == base.family and b.channel == base.channel
+    ]
+    if any(s is True for s in same):
+        return True
+    return None if any(s is None for s in same) else False
+
+
+def _months_between(image_month: str | None, node_month: str | None) -> int | None:
+    """Months from the image's base to the node's (> 0: the image is older); None when either is unknown."""
+    if not image_month or not node_month:
+        return None
+    (iy, im), (ny, nm) = (map(int, image_month.split("-")), map(int, node_month.split("-")))
+    return (ny - iy) * 12 + (nm - im)
+
+
 def apply_baked(
     image: ImageResult, baked: BakedSet, catalog: Catalog, profile: NodeProfile | None = None
 ) -> PlannedImage:
@@ -133,13 +173,16 @@ def apply_baked(
     base = image.base
     declared_hit = base is not None and any(_same_known_build(base, b) for b in baked.bases if b.match == "declared")
     undetermined = base is not None and (base.family, base.channel) in baked.undetermined
+    blob_held = _generation_held(base, baked) if base is not None and not declared_hit else False
     cached: list[bool | None] = []
     state: bool | None = True
     for layer in image.layers:
         own: bool | None
         if (layer.chain_id is not None and layer.chain_id in baked.chain_ids) or (layer.base and declared_hit):
             own = True
-        elif layer.base and undetermined:
+        elif layer.base and layer.index == 0 and blob_held is not False:
+            own = blob_held  # the base blob of the node's generation (True), or not known (None)
+        elif (layer.base and undetermined) or baked.opaque:
             own = None
         else:
             own = False
@@ -153,13 +196,22 @@ def apply_baked(
     if drift is not None:
         # Of the base layers the baked base lacks, the node's chains may still hold some (another baked image).
         pulled = [image.layers[i] for i in drift.pulled_layers if cached[i] is not True]
+        b = drift.baked
+        known = drift.layers_known
+        if b is not None and b.match == "declared":
+            # A revision known only by its os_version: its layers are known through its generation (#14 item 3).
+            known = blob_held is not None
         drift = replace(
             drift,
             bytes_to_pull=sum(layer.measurement.compressed_bytes for layer in pulled),
-            rebuild_on=suggest_rebuild(drift.baked, catalog) if drift.baked is not None else None,
+            rebuild_on=suggest_rebuild(b, catalog) if b is not None else None,
             pulled_layers=tuple(layer.index for layer in pulled),
+            layers_known=known,
+            baked_kb=b.kb if b is not None else None,
+            image_kb=base.kb if base is not None else None,
+            months_behind=_months_between(base.month if base else None, b.month if b else None),
         )
-    warnings: list[str] = []
+    warnings: list[str] = [w for w in (sac_warning(base),) if w]
     if profile is not None:
         if image.platform.os != "windows":
             warnings.append(f"{image.platform} image cannot run on the Windows node of profile {profile.name}")

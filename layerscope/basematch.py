@@ -55,11 +55,18 @@ class BaseMatch:
     os_version: str | None  # the base's full build, e.g. 10.0.17763.2928
     month: str | None  # YYYY-MM when a source dates that build; never guessed
     layer_count: int
-    match: str  # digest | diff_id | history (weakest evidence used) | declared (a baked set entry)
+    # digest | diff_id | history: the strongest evidence that held (#14 item 1); declared: a baked set entry;
+    # config: no base layer identified, the revision is the config's os.version only
+    match: str
     layers: tuple[BaseLayer | None, ...]  # catalog row per base layer; None where none is identified
     evidence: tuple[str, ...]  # per base layer: digest | diff_id | history | declared
     digests: tuple[str | None, ...] = ()  # the image's own compressed digests of the base layers
     diff_ids: tuple[str | None, ...] = ()  # the config's diff_ids of the base layers
+    # Dated from the Windows build tables (#14 item 1), whether or not the layers are catalogued.
+    kb: str | None = None
+    release_date: str | None = None  # YYYY-MM-DD
+    version: str | None = None  # SAC version name (1909 …) when the build is a SAC build; channel is then None
+    generation: str | None = None  # the base blob generation (catalog/generations.py); None when not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +86,10 @@ class BaseDrift:
     pulled_layers: tuple[int, ...] = ()  # indexes (in the image) of base layers the node does not hold
     layers_known: bool = True  # False: a layer could not be compared, so it is listed as pulled (conservative)
     baked: BaseMatch | None = None  # the baked base drifted from
+    # #14 item 3: the KBs of both revisions, months between (signed: > 0 when the image is older than the node)
+    baked_kb: str | None = None
+    image_kb: str | None = None
+    months_behind: int | None = None
 
     @property
     def message(self) -> str:

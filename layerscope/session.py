@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     # Imported where used: a run without a profile never loads YAML, the launch model or the recommender.
     from layerscope.baked import BakedSet
     from layerscope.diff import ImageDiff
+    from layerscope.node_revision import NodeRevision
     from layerscope.plan.launch import LaunchParameters
     from layerscope.plan.profile import BakedImage, NodeProfile
     from layerscope.plan.pulllist import PullItem
@@ -51,6 +52,8 @@ class Settings:
     profile: str | None = None  # shipped profile name or a YAML/JSON file
     baked: tuple[str, ...] = ()  # references or baked-set files, added to the profile's baked set
     catalog_path: Path | None = None  # user catalog (default: $XDG_DATA_HOME/layerscope/catalog.json)
+    ami: str | None = None  # --ami NAME|ami-ID|YYYY-MM-DD|latest (#14 item 2); else the profile's `ami:`
+    nodes: Path | None = None  # --nodes FILE: `kubectl get nodes -o json`
 
     def registry_config(self) -> RegistryConfig:
         """The per-host registry configuration these settings describe."""
@@ -70,6 +73,28 @@ def parse_mirrors(values: Sequence[str]) -> dict[str, str]:
             )
         out[host.strip().lower()] = endpoint.strip()
     return out
+
+
+def _node_kernels(path: Path) -> tuple[str, ...]:
+    """The Windows nodes' kernelVersion from a `kubectl get nodes -o json` file (--nodes)."""
+    import json
+
+    from layerscope.node_revision import windows_kernel_versions
+
+    hint = "save it with: kubectl get nodes -o json > nodes.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--nodes {path}: file not found", hint=hint) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"--nodes {path}: not a JSON document ({exc})", hint=hint) from None
+    try:
+        found = windows_kernel_versions(doc)
+    except ValueError as exc:
+        raise UsageError(f"--nodes {path}: {exc}", hint=hint) from None
+    if not found:
+        raise UsageError(f"--nodes {path}: no Windows node with a kernelVersion 10.0.BUILD.UBR", hint=hint)
+    return tuple(version for _, version in found)
 
 
 def _baked_entries(values: Sequence[str]) -> list[BakedImage]:
@@ -118,6 +143,8 @@ class Session:
             mode=settings.mode,
         )
         self._baked: BakedSet | None = None
+        self._node: NodeRevision | None = None
+        self._kernels = _node_kernels(settings.nodes) if settings.nodes else ()
 
     def __enter__(self) -> Session:
         return self
@@ -135,22 +162,82 @@ class Session:
 
     @property
     def has_baked_set(self) -> bool:
-        """True when a profile or --baked names what the node holds."""
-        return self.profile is not None or bool(self.settings.baked)
+        """True when a profile, --baked, --ami or --nodes says what the node holds."""
+        return self.profile is not None or bool(self.settings.baked) or self._node_given
+
+    @property
+    def _node_given(self) -> bool:
+        return self.settings.ami is not None or self.settings.nodes is not None
+
+    def node(self) -> NodeRevision:
+        """The node's base revision and how it is known (#14 item 2), worked out once."""
+        if self._node is None:
+            from layerscope.aws_amis import aws_lookups
+            from layerscope.windows.node import NodeInputs, node_revision
+
+            p = self.profile
+            inputs = NodeInputs(
+                kernels=self._kernels,
+                ami=self.settings.ami or (p.ami if p else None),
+                ami_family=p.ami_family if p else None,
+                profile_os_version=p.os_version if p else None,
+                runtime=p.runtime if p else None,
+            )
+            node, warnings = node_revision(inputs, aws_lookups())
+            for warning in warnings:
+                self.observer.warning(warning)
+            self._node = node
+        return self._node
 
     def baked(self) -> BakedSet:
         """The node's baked set, resolved once (manifests and configs only)."""
         if self._baked is None:
-            from layerscope.baked import resolve_baked
-
-            entries = list(self.profile.baked) if self.profile else []
-            entries += self._extra_baked
-            platform = None
-            if self.profile is not None and self.profile.os_version:
-                # The node pulls the variant of a multi-platform base that matches its own build.
-                platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
-            self._baked = resolve_baked(self.analyzer, entries, self.catalog, platform, self.observer)
+            self._baked = self.baked_at(self.node())
         return self._baked
+
+    def baked_at(self, node: NodeRevision, observer: Observer | None = None) -> BakedSet:
+        """The baked set on a node of revision *node* (floating base tags declared at it; `calibrate --nodes`: each
+        node its own, #16)."""
+        from layerscope.baked import resolve_baked
+        from layerscope.node_baked import at_node_revision, default_bases
+
+        entries = list(self.profile.baked) if self.profile else []
+        entries += self._extra_baked
+        if node.inferred and not entries:
+            entries = default_bases(node)  # --ami/--nodes alone: the AMI caches servercore and nanoserver
+        entries = at_node_revision(entries, node)
+        platform = None
+        if self.profile is not None and self.profile.os_version:
+            # The node pulls the variant of a multi-platform base that matches its own build.
+            platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
+        return resolve_baked(self.analyzer, entries, self.catalog, platform, observer or self.observer)
+
+    def node_groups(self, images: Sequence[PlannedImage]) -> list[str]:
+        """With --nodes on several revisions: one warning per revision group, what *images* pull on its nodes."""
+        node = self.node()
+        if len(node.groups) < 2:
+            return []
+        from types import MappingProxyType
+
+        from layerscope.baked import apply_baked
+        from layerscope.units import format_size
+
+        lines = []
+        for revision, count in node.groups:
+            group = replace(node, os_version=revision, images=MappingProxyType({}))
+            baked = self.baked_at(group, NullObserver())
+            pulled = sum(
+                apply_baked(p.image, baked, self.catalog, self.profile).totals.pull_compressed_bytes for p in images
+            )
+            used = " (the revision this report uses)" if revision == node.os_version else ""
+            plural = "s" if count > 1 else ""
+            lines.append(
+                f"nodes on {revision} ({count} node{plural}){used}: the images pull {format_size(pulled)}"
+                f" ({pulled:,} B) in all"
+            )
+        for line in lines:
+            self.observer.warning(line)  # on stderr and, through the recorded warnings, in the report
+        return lines
 
     def launch_parameters(self) -> LaunchParameters | None:
         """The launch-time model's parameters from the profile, or None without one."""
@@ -163,16 +250,18 @@ class Session:
         parsed = [parse_reference(r) for r in refs]
         images = self.analyzer.analyze(parsed, platform or self.settings.platform)
         if not self.has_baked_set:
-            return [PlannedImage(image) for image in images]
+            from layerscope.windows.dating import sac_warning
+
+            return [PlannedImage(image, warnings=tuple(w for w in (sac_warning(image.base),) if w)) for image in images]
         from layerscope.baked import apply_baked
-        from layerscope.plan.launch import compare_launch, plan_layers
+        from layerscope.plan.launch import compare_launch, plan_layers, unknown_layers
 
         baked = self.baked()
         planned = [apply_baked(image, baked, self.catalog, self.profile) for image in images]
         params = self.launch_parameters()
         if params is None:
             return planned
-        return [replace(p, launch=compare_launch(plan_layers(p), params)) for p in planned]
+        return [replace(p, launch=compare_launch(plan_layers(p), params, unknown_layers(p))) for p in planned]
 
     def recommend(self, workload: Workload, budget_bytes: int | None = None) -> Recommendation:
         """Which workload images to bake on the profile's node (requires a profile)."""
@@ -187,7 +276,24 @@ class Session:
         # what the node cannot run with the same reason, instead of failing on a platform mismatch (#12 item 6).
         images = self.images(list(weights))
         candidates = [Candidate.from_image(p, weights[p.reference]) for p in images]
-        return recommend(candidates, self.profile, budget_bytes=budget_bytes, prebaked_chains=self.baked().chain_ids)
+        baked = self.baked()
+        # #18 item 4: what the node is known to hold counts on its disk even where the baked entry was not resolved
+        # (a declared or node-inferred revision marks the candidates' base layers cached); the rest is a warning.
+        known = {
+            layer.chain_id
+            for p in images
+            for layer, held in zip(p.layers, p.cached, strict=True)
+            if held is True and layer.chain_id is not None
+        }
+        answer = recommend(candidates, self.profile, budget_bytes=budget_bytes, prebaked_chains=baked.chain_ids | known)
+        unknown = [ref for ref, why in baked.unresolved if why.endswith("its layers are unknown")]
+        if unknown:
+            warning = (
+                f"the root volume counts only what is known of the baked set: {len(unknown)} baked image(s) not"
+                f" resolved ({', '.join(unknown)}) count 0 bytes; pin them by digest or declare their os_version"
+            )
+            answer = replace(answer, warnings=(*answer.warnings, warning))
+        return answer
 
     def pins(self, refs: Sequence[str]) -> list[PullItem]:
         """Each reference pinned to the digest it resolves to now (an index stays an index: nodes pick)."""
@@ -242,4 +348,11 @@ class Session:
             profile=self.profile.name if self.profile else None,
             baked=self.baked().references if self.has_baked_set else (),
             baked_unresolved=self.baked().unresolved if self.has_baked_set else (),
+            node=self.node_of_run() if self.has_baked_set else self.node(),
         )
+
+    def node_of_run(self) -> NodeRevision:
+        """The node with `resolved` when a digest-pinned baked base settled it, `declared` from an entry's own."""
+        from layerscope.node_baked import settle
+
+        return settle(self.node(), self.baked())

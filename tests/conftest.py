@@ -21,9 +21,13 @@ registry tests are skipped with the reason — and fail when CI=true.
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +45,7 @@ from tests.support.registry import (  # noqa: E402
     HTPASSWD_USER,
     RegistryProcess,
     TokenIssuer,
+    free_port,
     htpasswd_auth_config,
     require_registry_binary,
     token_auth_config,
@@ -192,3 +197,51 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 
 _hypothesis_settings.register_profile("layerscope", deadline=None)
 _hypothesis_settings.load_profile("layerscope")
+
+
+@dataclass(frozen=True)
+class AwsEmulator:
+    """moto's server mode on 127.0.0.1 (tests/support/aws_emulator.py): its endpoint and the AMI IDs it lists."""
+
+    endpoint: str
+    ami_ids: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def aws_emulator_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsEmulator]:
+    """Start the emulator once per session (a subprocess, stopped at the end); skip when moto is missing."""
+    pytest.importorskip("moto.server", reason="moto[server] (test extra) is needed for the AWS API emulator")
+    port = free_port()
+    ready = tmp_path_factory.mktemp("aws") / "ready.json"
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.aws_emulator", str(port), str(ready)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the AWS emulator did not start")
+            time.sleep(0.1)
+        yield AwsEmulator(f"http://127.0.0.1:{port}", json.loads(ready.read_text()))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def aws_emulator(aws_emulator_process: AwsEmulator, monkeypatch: pytest.MonkeyPatch) -> AwsEmulator:
+    """boto3 pointed at the emulator with fake credentials: never a real AWS endpoint."""
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_emulator_process.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    return aws_emulator_process

@@ -15,8 +15,9 @@ Evidence, strongest first (DESIGN.md "base layers"):
 
 A Windows base is at most two layers: an RTM "Apply image" layer plus an "Install update" layer for
 Server Core (and Nano Server before 2019), or one layer for Nano Server since 2019 and for all
-January 2023 images (reference README caveat 3). `BaseMatch.match` names the **weakest** evidence any
-counted layer rests on, so a digest-known RTM layer with a history-only update layer reports `history`.
+January 2023 images (reference README caveat 3). `BaseMatch.match` names the **strongest** evidence that held
+(#14 item 1): a digest-known RTM layer with a history-only update layer reports `digest`; `evidence` keeps
+each layer's own.
 
 Family of a history-only match: the labels are the same for Server Core and Nano Server, so the family
 comes from the size of layer 0. It counts only when that size falls inside one family's band: the
@@ -177,7 +178,7 @@ def match_base(config: ImageConfig, layers: Sequence[Descriptor], catalog: Catal
         os_version=os_version,
         month=catalog.month_of(os_version),
         layer_count=count,
-        match=min(evidence, key=lambda k: _STRENGTH[k]),
+        match=max(evidence, key=lambda k: _STRENGTH[k]),
         layers=tuple(rows),
         evidence=tuple(evidence),
         digests=tuple(d.digest for d in layers[:count]),

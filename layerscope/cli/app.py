@@ -202,6 +202,7 @@ LAZY_COMMANDS = {
     "recommend": "layerscope.cli.plan",
     "pull-list": "layerscope.cli.plan",
     "report": "layerscope.cli.report",
+    "calibrate": "layerscope.cli.calibrate",
     "diff": "layerscope.cli.diff",
     "files": "layerscope.cli.files",
     "catalog": "layerscope.cli.catalog",

@@ -67,6 +67,18 @@ def settings_options(f: F) -> F:
             metavar="REF|FILE",
             help="Image the node holds at boot (repeatable; a pull list file works), added to the profile's.",
         ),
+        click.option(
+            "--ami",
+            metavar="NAME|ami-ID|YYYY-MM-DD|latest",
+            help="The node's AMI: its base revision is inferred from the AMI's date (ID and latest: AWS access).",
+        ),
+        click.option(
+            "--nodes",
+            "nodes_file",
+            type=click.Path(dir_okay=False),
+            metavar="FILE",
+            help="`kubectl get nodes -o json` output: the Windows nodes' kernelVersion is their base revision.",
+        ),
         *REGISTRY_OPTIONS,
         click.option("--no-progress", is_flag=True, help="No progress bars (they only show on a terminal anyway)."),
         click.option("--no-store", is_flag=True, help="Do not read or write the measurement store."),
@@ -133,6 +145,8 @@ def build_settings(options: dict[str, Any]) -> Settings:
         timeout=options.pop("timeout"),
         profile=options.pop("profile"),
         baked=tuple(options.pop("baked")),
+        ami=options.pop("ami"),
+        nodes=Path(nodes) if (nodes := options.pop("nodes_file")) else None,
     )
 
 

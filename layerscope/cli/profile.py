@@ -32,13 +32,32 @@ def profile_list(fmt: str) -> None:
 @profile.command("show")
 @click.argument("name", metavar="NAME|FILE")
 @_FORMAT_OPTION
-def profile_show(name: str, fmt: str) -> None:
+@click.option(
+    "--ami",
+    metavar="NAME|ami-ID|YYYY-MM-DD|latest",
+    help="Also show which base revision a node from this AMI holds, and why (dates and latest use ami_family).",
+)
+def profile_show(name: str, fmt: str, ami: str | None) -> None:
     """Every value of a profile (shipped NAME, or a YAML/JSON FILE that may `extends:` one) with its source."""
     with errors():
         from layerscope.plan.profile_files import load_profile
         from layerscope.report.profile_view import render_profile_show
 
-        click.echo(render_profile_show(load_profile(name), ProfileFormat(fmt)), nl=False)
+        prof = load_profile(name)
+        node = None
+        if ami is not None or prof.ami is not None:
+            from layerscope.aws_amis import aws_lookups
+            from layerscope.windows.node import NodeInputs, node_revision
+
+            inputs = NodeInputs(ami=ami or prof.ami, ami_family=prof.ami_family, runtime=prof.runtime)
+            found, warnings = node_revision(inputs, aws_lookups())
+            node = {
+                **found.to_json(),
+                "images": dict(found.images),
+                "explanation": found.explanation,
+                "warnings": list(warnings),
+            }
+        click.echo(render_profile_show(prof, ProfileFormat(fmt), node), nl=False)
 
 
 @profile.command("init")

@@ -115,6 +115,14 @@ def _progress_bar() -> Any:
 @click.option("--fail-over", "fail_over", type=SIZE, metavar="SIZE", hidden=True)
 @click.option("--budget", type=SIZE, metavar="SIZE", help=BUDGET_HELP)
 @click.option(
+    "--events",
+    "events",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="`kubectl get events -A -o json`: show recorded pull seconds beside the modelled launch (repeatable).",
+)
+@click.option(
     "--top", "top_shared", type=click.IntRange(0, 1000), default=10, show_default=True, help="Shared layers listed."
 )
 def report(
@@ -126,6 +134,7 @@ def report(
     fail_over: int | None,
     budget: int | None,
     top_shared: int,
+    events: Sequence[str],
     **options: Any,
 ) -> None:
     """Fleet report over REF... (or --workload FILE): sizes, dedup, node disk, launch times, what to bake."""
@@ -164,6 +173,7 @@ def report(
             images = session.images(refs)
             baked = session.baked() if session.has_baked_set else None
             profile = session.profile
+            session.node_groups(images)  # --nodes on several revisions: each group's pull, as warnings (#14)
         # Warnings printed during the run (an unresolved baked image) belong in the report too, and each
         # image's own warnings (in the report per image) go to stderr as well (#18 item 1).
         warnings.extend(w for w in observer.recorded if w not in warnings)
@@ -190,7 +200,31 @@ def report(
             gate=gate,
             warnings=warnings,
         )
+        if events:
+            model = _with_events(model, events)
         chosen = ReportFormat(fmt) if fmt else format_for_path(output)
         write_output(render_report(model, chosen), output)
         # Written first so a pipeline can archive the report of a failed gate.
         enforce_gate(gate)
+
+
+def _with_events(model: Any, paths: Sequence[str]) -> Any:
+    """The report with the recorded pull seconds of its images (matched by normalised reference)."""
+    from layerscope.cli.calibrate import load_events
+    from layerscope.errors import UsageError
+    from layerscope.reference import parse_reference
+    from layerscope.report.model import with_observed
+
+    def key(ref: str) -> str | None:
+        try:
+            return str(parse_reference(ref))
+        except UsageError:
+            return None
+
+    by_ref: dict[str, list[float]] = {}
+    for event in load_events(paths, ()).events:
+        k = key(event.image)
+        if k is not None:
+            by_ref.setdefault(k, []).append(event.seconds)
+    wanted = {image.reference: key(image.reference) for image in model.images}
+    return with_observed(model, {ref: by_ref.get(k, []) for ref, k in wanted.items() if k is not None})

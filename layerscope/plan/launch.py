@@ -198,6 +198,9 @@ class LaunchComparison:
 
     with_baking: LaunchEstimate
     without_baking: LaunchEstimate
+    # #14 item 4: when some layers' cache state is unknown, `with_baking` counts them pulled (the slow end) and
+    # this estimate counts them held (the fast end); None when every state is known.
+    if_unknown_cached: LaunchEstimate | None = None
 
     @property
     def seconds_saved(self) -> float:
@@ -320,7 +323,26 @@ def estimate_launch(layers: Sequence[PlanLayer], params: LaunchParameters) -> La
     return replace(estimate, warnings=_warnings(estimate, params, estimated_layers))
 
 
-def compare_launch(layers: Sequence[PlanLayer], params: LaunchParameters) -> LaunchComparison:
-    """The launch with the cached layers skipped, and the same launch on an empty node."""
+def compare_launch(
+    layers: Sequence[PlanLayer], params: LaunchParameters, unknown: Sequence[bool] = ()
+) -> LaunchComparison:
+    """The launch with the cached layers skipped, and the same launch on an empty node.
+
+    *unknown* flags layers whose cache state is not known (counted as pulled); with any, the comparison also
+    carries the launch with them held, so the answer is a range and never silently the worst case.
+    """
     cold = [replace(layer, cached=False) for layer in layers]
-    return LaunchComparison(with_baking=estimate_launch(layers, params), without_baking=estimate_launch(cold, params))
+    best = None
+    if any(unknown):
+        held = [replace(layer, cached=True) if u else layer for layer, u in zip(layers, unknown, strict=True)]
+        best = estimate_launch(held, params)
+    return LaunchComparison(
+        with_baking=estimate_launch(layers, params),
+        without_baking=estimate_launch(cold, params),
+        if_unknown_cached=best,
+    )
+
+
+def unknown_layers(image: LayersOnANode) -> tuple[bool, ...]:
+    """Per layer: its cache state is unknown (`cached: null`) on a node that has a baked set."""
+    return tuple(c is None for c in image.cached)

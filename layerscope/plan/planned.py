@@ -15,6 +15,7 @@ from layerscope.basematch import BaseDrift, BaseMatch
 from layerscope.results import ImageResult, LayerResult, Totals
 
 if TYPE_CHECKING:
+    from layerscope.node_revision import NodeRevision
     from layerscope.oci import Platform
     from layerscope.plan.launch import LaunchComparison
     from layerscope.results import ImageContents
@@ -106,3 +107,4 @@ class AnalysisRun:
     baked: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
     baked_unresolved: tuple[tuple[str, str], ...] = ()  # (reference, reason): baked entries not pinned (#18)
+    node: NodeRevision | None = None  # the node's base revision and its basis (#14 item 2)

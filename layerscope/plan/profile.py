@@ -55,9 +55,19 @@ VALUE_KEYS = (
     "pull_total_timeout",
     "timeout_covers_extraction",
     "baked",
+    "ami",
+    "ami_family",
 )
 _META_KEYS = ("name", "description", "extends", "sources", "notes")
-_OPTIONAL = ("runtime_version", "os_footprint", "pull_inactivity_timeout", "pull_total_timeout", "baked")
+_OPTIONAL = (
+    "runtime_version",
+    "os_footprint",
+    "pull_inactivity_timeout",
+    "pull_total_timeout",
+    "baked",
+    "ami",
+    "ami_family",
+)
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _OS_VERSION = re.compile(r"10\.0\.\d+(?:\.\d+)?")
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -72,6 +82,9 @@ class BakedImage:
     os_version: str | None = None
     month: str | None = None
     source: str | None = None
+    # False: the revision comes from the node (--ami/--nodes, #14 item 2), so the floating tag is not resolved
+    # online (that would give today's revision, not the node's).
+    resolve: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +111,10 @@ class NodeProfile:
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     origin: str = "shipped"  # "shipped" or the path of the user file
+    # #14 item 2: the AMI the node runs (name | ami-ID | YYYY-MM-DD | latest) and its family (the AMI name without
+    # its date = the SSM parameter name), which `--ami latest|DATE` needs.
+    ami: str | None = None
+    ami_family: str | None = None
 
     @property
     def build(self) -> int | None:
@@ -275,4 +292,13 @@ def profile_from_mapping(doc: Mapping[str, Any], *, origin: str = "shipped", whe
         sources=MappingProxyType(dict(sources)),
         notes=tuple(notes),
         origin=origin,
+        ami=_optional_text(doc, "ami", where),
+        ami_family=_optional_text(doc, "ami_family", where),
     )
+
+
+def _optional_text(doc: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = doc.get(key)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ProfileError(f"{where}: {key} must be a string")
+    return value.strip() if isinstance(value, str) else None

@@ -83,6 +83,8 @@ def _raw_profile(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[st
             f"{where}: unknown keys {', '.join(unknown)}",
             hint=f"profile keys are: {', '.join((*_META_KEYS, *VALUE_KEYS))}",
         )
+    if is_file:
+        _relative_to(doc, path.parent)
     if "name" not in doc and is_file and _NAME.fullmatch(path.stem.lower()):
         doc["name"] = path.stem.lower()  # a user file is named after itself unless it says otherwise
     parent_name = doc.get("extends")
@@ -111,6 +113,24 @@ def _raw_profile(name_or_path: str, seen: tuple[str, ...] = ()) -> tuple[dict[st
     merged["sources"] = sources
     merged.pop("extends", None)
     return merged, origin
+
+
+def _relative_to(doc: dict[str, Any], folder: Path) -> None:
+    """Relative `oci:` baked paths in a profile file are relative to that file's folder (#18 item 3)."""
+    baked = doc.get("baked")
+    if not isinstance(baked, list):
+        return
+    for i, item in enumerate(baked):
+        ref = item.get("reference") if isinstance(item, dict) else item
+        if not isinstance(ref, str) or not ref.startswith("oci:"):
+            continue
+        rest = ref[len("oci:") :]
+        if rest and not Path(rest.split(":", 1)[0].split("@", 1)[0]).is_absolute():
+            fixed = f"oci:{folder / rest}"
+            if isinstance(item, dict):
+                baked[i] = {**item, "reference": fixed}
+            else:
+                baked[i] = fixed
 
 
 def load_profile(name_or_path: str) -> NodeProfile:

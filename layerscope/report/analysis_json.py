@@ -56,6 +56,11 @@ def base_document(b: BaseMatch | None) -> dict[str, Any] | None:
         "month": b.month,
         "layers": b.layer_count,
         "match": b.match,
+        # Extensions (#14): the revision dated from the build tables, and its base-blob generation.
+        "kb": b.kb,
+        "release_date": b.release_date,
+        "version": b.version,
+        "generation": b.generation,
     }
 
 
@@ -70,6 +75,12 @@ def drift_document(d: BaseDrift | None) -> dict[str, Any] | None:
         "image_month": d.image_month,
         "bytes_to_pull": d.bytes_to_pull,
         "rebuild_on": d.rebuild_on,
+        # Extensions (#14 item 3).
+        "baked_kb": d.baked_kb,
+        "image_kb": d.image_kb,
+        "months_behind": d.months_behind,
+        "pulled_layers": list(d.pulled_layers),
+        "layers_known": d.layers_known,
     }
 
 
@@ -131,6 +142,13 @@ def launch_document(launch: LaunchComparison) -> dict[str, Any]:
         "with_baked": _estimate(launch.with_baking),
         "without_baked": _estimate(launch.without_baking),
         "seconds_saved": round(launch.seconds_saved, 1),
+        # Extension (#14 item 4): with layers of unknown cache state, the fast end (them held) … the slow end.
+        "range": None
+        if launch.if_unknown_cached is None
+        else {
+            "seconds_min": round(launch.if_unknown_cached.total_seconds, 1),
+            "seconds_max": round(launch.with_baking.total_seconds, 1),
+        },
     }
 
 
@@ -144,7 +162,18 @@ def analysis_document(run: AnalysisRun) -> dict[str, Any]:
         # Extensions (#18 item 1): what of the baked set stayed unresolved, and every warning of the run.
         "baked_unresolved": [{"reference": r, "reason": why} for r, why in run.baked_unresolved],
         "warnings": list(run.warnings),
+        # Extension (#14 item 2): the node's cached base revision and how it is known.
+        "node": run.node.to_json() if run.node is not None else _UNKNOWN_NODE,
     }
+
+
+_UNKNOWN_NODE: dict[str, Any] = {
+    "os_version": None,
+    "alternatives": [],
+    "basis": "unknown",
+    "ami": None,
+    "ami_date": None,
+}
 
 
 def render_json(run: AnalysisRun) -> str:

@@ -29,17 +29,24 @@ def _title(image: PlannedImage) -> list[str]:
         lines.append(f"base   {b.image or 'Windows base'} {b.channel or ''} {b.os_version or ''}{month}{weak}")
     if image.drift is not None:
         d = image.drift
+        bkb = f", {d.baked_kb}" if d.baked_kb else ""
+        ikb = f", {d.image_kb}" if d.image_kb else ""
+        upto = "" if d.layers_known else "up to "  # a generation not known: the upper end (#14 item 3)
         lines.append(
-            f"DRIFT  baked base {d.baked_os_version} ({d.baked_month or '?'}) vs image base {d.image_os_version}"
-            f" ({d.image_month or '?'}): {_size(d.bytes_to_pull)} of base layers will be pulled"
+            f"DRIFT  baked base {d.baked_os_version} ({d.baked_month or '?'}{bkb}) vs image base {d.image_os_version}"
+            f" ({d.image_month or '?'}{ikb}): {upto}{_size(d.bytes_to_pull)} of base layers will be pulled"
             + (f"; rebuild on {d.rebuild_on}" if d.rebuild_on else "")
         )
     if image.launch is not None:
         w, wo = image.launch.with_baking, image.launch.without_baking
         approx = "~" if w.estimated or wo.estimated else ""
+        best = image.launch.if_unknown_cached
+        on_node = f"{approx}{format_duration(w.total_seconds)}"
+        if best is not None:  # #14 item 4: unknown cache states give a range, not silently the worst case
+            on_node = f"{approx}{format_duration(best.total_seconds)} … {format_duration(w.total_seconds)}"
         lines.append(
-            f"launch {approx}{format_duration(w.total_seconds)} on this node"
-            f" ({approx}{format_duration(wo.total_seconds)} with nothing baked)"
+            f"launch {on_node} on this node ({approx}{format_duration(wo.total_seconds)} with nothing baked)"
+            + (" (range: the cache state of some layers is unknown)" if best is not None else "")
         )
     return lines
 
@@ -72,6 +79,11 @@ def _rows(image: PlannedImage) -> list[list[object]]:
 
 def _render(run: AnalysisRun, fmt: str) -> str:
     parts = []
+    node = run.node
+    if node is not None and node.basis in ("node-os", "ami-date"):  # #14: say where the node's revision comes from
+        why = f"from {node.ami}" if node.ami else ("from the nodes' kernelVersion" if node.groups else "")
+        alts = f"; or {', '.join(node.alternatives)}" if node.alternatives else ""
+        parts.append(f"node   {node.os_version or 'revision unknown'} ({node.basis}{', ' + why if why else ''}{alts})")
     for image in run.images:
         title = _title(image)
         if fmt == "pipe":

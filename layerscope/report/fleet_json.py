@@ -93,10 +93,14 @@ def _launch(launch: Launch | None) -> dict[str, Any] | None:
         return None
     return {
         "with_bake_seconds": _round(launch.with_bake_seconds),
+        # #14 item 4: the fast end when some layers' cache state is unknown (null: every state known)
+        "with_bake_seconds_min": None if launch.with_bake_seconds_min is None else _round(launch.with_bake_seconds_min),
         "without_bake_seconds": _round(launch.without_bake_seconds),
         "seconds_saved": _round(launch.seconds_saved),
         "estimated": launch.estimated,
         "warnings": list(launch.warnings),
+        "observed_seconds": _round(launch.observed_seconds) if launch.observed_seconds is not None else None,
+        "observed_pulls": launch.observed_pulls,
     }
 
 
@@ -120,6 +124,10 @@ def _image(image: ReportImage) -> dict[str, Any]:
             "month": b.month,
             "layers": b.layers,
             "match": b.match,
+            "kb": b.kb,
+            "release_date": b.release_date,
+            "version": b.version,
+            "generation": b.generation,
         },
         "totals": totals_document(t),
         "pull": {

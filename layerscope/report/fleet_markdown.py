@@ -177,6 +177,24 @@ def render_markdown(report: Report) -> str:
             "### Most shared layers (by chain ID: the same blob on another parent is another layer on a node)\n\n"
             + tabulate(rows, headers=headers, tablefmt="pipe", disable_numparse=True)
         )
+    observed = [i for i in report.images if i.launch is not None and i.launch.observed_pulls]
+    if observed:
+        obs_rows = [
+            [
+                _code(i.name),
+                str(i.launch.observed_pulls),
+                f"{i.launch.observed_seconds:.1f}",
+                f"{i.launch.with_bake_seconds:.1f}",
+                f"{(i.launch.with_bake_seconds / i.launch.observed_seconds - 1) * 100:+.0f}%",
+            ]
+            for i in observed
+            if i.launch is not None and i.launch.observed_seconds
+        ]
+        obs_headers = ("image", "pulls", "observed s (median)", "modelled s", "modelled vs observed")
+        parts.append(
+            "### Launch model against recorded pulls (--events)\n\n"
+            + tabulate(obs_rows, headers=obs_headers, tablefmt="pipe", disable_numparse=True)
+        )
     warnings = [f"- {_md(w)}" for w in report.warnings]
     warnings += [f"- {_code(i.name)}: {_md(w)}" for i in report.images for w in i.warnings]
     if warnings:

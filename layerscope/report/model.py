@@ -23,12 +23,13 @@ re-exported here so every renderer imports the model from one place):
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from layerscope.basematch import BaseDrift
 from layerscope.gate import GateResult
-from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers
+from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers, unknown_layers
 from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import NodeProfile
 from layerscope.plan.recommend import Candidate, recommend
@@ -60,6 +61,7 @@ __all__ = [
     "RuntimeDisk",
     "SharedLayer",
     "build_report",
+    "with_observed",
 ]
 
 SCHEMA = "layerscope.report/v1"
@@ -103,6 +105,10 @@ class ReportBase:
     month: str | None
     layers: int
     match: str
+    kb: str | None = None  # #14: dated from the build tables
+    release_date: str | None = None
+    version: str | None = None
+    generation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,11 @@ class Launch:
     without_bake_seconds: float
     estimated: bool  # some extracted size was estimated from the compressed size
     warnings: tuple[str, ...] = ()
+    # #14 item 4: with layers of unknown cache state, the launch with them held (with_bake_seconds: pulled)
+    with_bake_seconds_min: float | None = None
+    # `report --events` (#16): median seconds of the pulls the cluster recorded for this image, and how many.
+    observed_seconds: float | None = None
+    observed_pulls: int = 0
 
     @property
     def seconds_saved(self) -> float:
@@ -272,16 +283,32 @@ def build_report(
     for image, plan, name, applies_to in zip(images, plans, names, applies, strict=True):
         est: Launch | None = None
         if launch is not None:
-            cmp = compare_launch(plan, launch)
+            cmp = compare_launch(plan, launch, unknown_layers(image))
             est = Launch(
                 with_bake_seconds=cmp.with_baking.total_seconds,
                 without_bake_seconds=cmp.without_baking.total_seconds,
                 estimated=cmp.without_baking.estimated,
                 warnings=cmp.with_baking.warnings,
+                with_bake_seconds_min=cmp.if_unknown_cached.total_seconds if cmp.if_unknown_cached else None,
             )
         drift = image.drift
         b = image.base
-        base = None if b is None else ReportBase(b.image, b.channel, b.os_version, b.month, b.layer_count, b.match)
+        base = (
+            None
+            if b is None
+            else ReportBase(
+                b.image,
+                b.channel,
+                b.os_version,
+                b.month,
+                b.layer_count,
+                b.match,
+                b.kb,
+                b.release_date,
+                b.version,
+                b.generation,
+            )
+        )
         out.append(
             ReportImage(
                 reference=image.reference,
@@ -350,3 +377,15 @@ def build_report(
         warnings=tuple(report_warnings),
         baked_unresolved=tuple(baked_unresolved),
     )
+
+
+def with_observed(report: Report, observed: Mapping[str, Sequence[float]]) -> Report:
+    """*report* with each image's recorded pull seconds (by reference, `report --events`) beside its launch."""
+    images = []
+    for image in report.images:
+        seconds = observed.get(image.reference) or ()
+        if image.launch is not None and seconds:
+            launch = replace(image.launch, observed_seconds=statistics.median(seconds), observed_pulls=len(seconds))
+            image = replace(image, launch=launch)
+        images.append(image)
+    return replace(report, images=tuple(images))

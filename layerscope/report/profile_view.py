@@ -8,7 +8,7 @@ becomes, its value in bytes/seconds, a human rendering and its source).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -68,6 +68,8 @@ def profile_fields(profile: NodeProfile) -> dict[str, Any]:
             {"reference": b.reference, "os_version": b.os_version, "month": b.month, "source": b.source}
             for b in profile.baked
         ],
+        "ami": profile.ami,
+        "ami_family": profile.ami_family,
         "sources": dict(profile.sources),
         "notes": list(profile.notes),
         "origin": profile.origin,
@@ -193,7 +195,26 @@ def render_profile_list(profiles: Sequence[NodeProfile], fmt: ProfileFormat) -> 
     return json.dumps(doc, indent=2) + "\n" if fmt == ProfileFormat.JSON else render_list(doc)
 
 
-def render_profile_show(profile: NodeProfile, fmt: ProfileFormat) -> str:
-    """`profile show` in *fmt*: the `layerscope.profile/v1` document, or its text."""
+def render_profile_show(profile: NodeProfile, fmt: ProfileFormat, node: Mapping[str, Any] | None = None) -> str:
+    """`profile show` in *fmt*: the `layerscope.profile/v1` document, or its text.
+
+    *node* (`profile show --ami/--nodes`, #14 item 5): the node's inferred revision and why, as the `node` key.
+    """
     doc = show_document(profile)
-    return json.dumps(doc, indent=2) + "\n" if fmt == ProfileFormat.JSON else render_show(doc)
+    if node is not None:
+        doc["node"] = dict(node)
+    if fmt == ProfileFormat.JSON:
+        return json.dumps(doc, indent=2) + "\n"
+    text = render_show(doc)
+    if node is not None:
+        lines = [
+            "",
+            f"node revision: {node.get('os_version') or 'unknown'} (basis {node.get('basis')})",
+            *(f"  {k}: {node[k]}" for k in ("ami", "ami_date") if node.get(k)),
+            *(f"  {image}: {rev}" for image, rev in (node.get("images") or {}).items()),
+            *(f"  alternative: {alt}" for alt in node.get("alternatives") or ()),
+            f"  why: {node.get('explanation') or 'nothing says which revision the node holds'}",
+            *(f"  warning: {w}" for w in node.get("warnings") or ()),
+        ]
+        text += "\n".join(lines) + "\n"
+    return text

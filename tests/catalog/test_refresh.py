@@ -322,6 +322,11 @@ def test_analyze_identifies_the_refreshed_base_by_digest_and_by_diff_id(
         "month": "2023-12",  # os-versions.csv dates this build
         "layers": 2,
         "match": "digest",
+        # #14 item 1: dated from the build tables too (windows-builds.csv row 10.0.17763.5206)
+        "kb": "KB5033371",
+        "release_date": "2023-12-12",
+        "version": None,
+        "generation": "single",
     }
     by_diff_id = _base_of(layerscope, recompressed_ref)
     assert by_diff_id["match"] == "diff_id" and by_diff_id["image"] == "mcr.microsoft.com/windows/servercore"

@@ -4,12 +4,11 @@ reached by address."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import pickle
 import sys
-import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from layerscope.registry import HostConfig, RegistryClient, RegistryConfig
 from layerscope.results import ImageResult
 from layerscope.scan import Checkpoint, ScanTarget, _tag_wanted, list_repositories, parse_since, parse_target
 from scripts import fixturegen
+from tests.conftest import AwsEmulator
 from tests.fleet.conftest import _layer
 from tests.support.images import simple_image
 from tests.support.registry import RegistryProcess
@@ -108,38 +108,24 @@ def test_targets_and_filters() -> None:
     assert _tag_wanted("v1.2", ("v1.*",)) and not _tag_wanted("V1.2", ("v1.*",))
 
 
-# -- ECR listing via boto3 (a stand-in module; no network) ----------------------------------------------
+# -- ECR listing via boto3 against moto's server mode on 127.0.0.1 (#14 item 6; never a real AWS endpoint) -------
 
 
-class _Paginator:
-    def __init__(self, pages: list[dict[str, Any]], calls: list[dict[str, Any]]) -> None:
-        self.pages, self.calls = pages, calls
+def test_ecr_repositories_come_from_boto3(aws_emulator: AwsEmulator) -> None:
+    import boto3
 
-    def paginate(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        self.calls.append(kwargs)
-        yield from self.pages
-
-
-@pytest.fixture
-def fake_boto3(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]] = []
-    pages = [{"repositories": [{"repositoryName": "team/web"}, {"repositoryName": "other"}]}, {"repositories": []}]
-    module = types.ModuleType("boto3")
-
-    def client(service: str, region_name: str) -> Any:
-        calls.append({"service": service, "region": region_name})
-        return types.SimpleNamespace(get_paginator=lambda name: _Paginator(pages, calls))
-
-    module.client = client  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "boto3", module)
-    return calls
-
-
-def test_ecr_repositories_come_from_boto3(fake_boto3: list[dict[str, Any]]) -> None:
-    target = parse_target("123456789012.dkr.ecr.eu-west-1.amazonaws.com/team")
+    # Repositories created through the emulator's own API; the listing filters them by the target's prefix.
+    ecr = boto3.client("ecr", region_name="eu-west-1")
+    for name in ("team/web", "other"):
+        with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+            ecr.create_repository(repositoryName=name)
+    account = boto3.client("sts", region_name="eu-west-1").get_caller_identity()["Account"]
+    target = parse_target(f"{account}.dkr.ecr.eu-west-1.amazonaws.com/team")
     with RegistryClient() as client:
         assert list_repositories(client, target) == ["team/web"]
-    assert fake_boto3 == [{"service": "ecr", "region": "eu-west-1"}, {"registryId": "123456789012"}]
+    # Another region of the same account holds none of them: the region comes from the host.
+    with RegistryClient() as client:
+        assert list_repositories(client, parse_target(f"{account}.dkr.ecr.us-east-2.amazonaws.com/team")) == []
 
 
 def test_ecr_without_boto3_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -80,6 +80,11 @@ def test_same_month_baked_base_is_cached_and_only_app_bytes_pulled(
         "month": "2022-05",
         "layers": 2,
         "match": "digest",
+        # #14 item 1: windows-builds.csv dates 10.0.17763.2928; May 2022 carries base blob b111c332…
+        "kb": "KB5013941",
+        "release_date": "2022-05-10",
+        "version": None,
+        "generation": "sha256:b111c332",
     }
     assert [layer["cached"] for layer in image["layers"]] == [True, True, False, False, False]
     assert [layer["base"] for layer in image["layers"]] == [True, True, False, False, False]

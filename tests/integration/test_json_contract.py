@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.integration.conftest import Run
 
 TOP = {"schema", "profile", "baked", "images"}
-TOP_EXT = {"baked_unresolved", "warnings"}  # #18 item 1
+TOP_EXT = {"baked_unresolved", "warnings", "node"}  # #18 item 1, #14 item 2
 IMAGE = {
     "reference",
     "index_digest",
@@ -24,6 +24,7 @@ IMAGE = {
 IMAGE_EXT = {"warnings", "launch", "contents"}
 PLATFORM = {"os", "architecture", "variant", "os_version"}
 BASE = {"image", "channel", "os_version", "month", "layers", "match"}
+BASE_EXT = {"kb", "release_date", "version", "generation"}  # #14 item 1
 LAYER = {
     "index",
     "digest",
@@ -88,7 +89,7 @@ def test_keys_are_the_contract_plus_listed_extensions(fixture_layout: Path, laye
     for image in doc["images"]:
         assert set(image) == IMAGE | IMAGE_EXT
         assert set(image["platform"]) == PLATFORM
-        assert image["base"] is None or set(image["base"]) == BASE
+        assert image["base"] is None or set(image["base"]) == BASE | BASE_EXT
         assert set(image["totals"]) == TOTALS | TOTALS_EXT
         for layer in image["layers"]:
             assert set(layer) == LAYER | LAYER_EXT

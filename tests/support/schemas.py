@@ -17,6 +17,7 @@ __all__ = ["SCHEMA_FILES", "validate_document"]
 #: The `schema` value of a document → the file of its JSON Schema.
 SCHEMA_FILES = {
     "layerscope.analysis/v1": "analysis-v1.schema.json",
+    "layerscope.calibration/v1": "calibration-v1.schema.json",
     "layerscope.recommendation/v1": "recommendation-v1.schema.json",
     "layerscope.report/v1": "report-v1.schema.json",
     "layerscope.files/v1": "files-v1.schema.json",

@@ -133,7 +133,15 @@ def test_matching_and_drift_do_no_file_io() -> None:
 #: The package's layers (docs/architecture.md), longest prefix first: a module belongs to the first that matches.
 PARTS: dict[str, tuple[str, ...]] = {
     "cli": ("layerscope.cli",),
-    "run": ("layerscope.session", "layerscope.fleet", "layerscope.scan", "layerscope.baked", "layerscope.attach"),
+    "run": (
+        "layerscope.session",
+        "layerscope.fleet",
+        "layerscope.scan",
+        "layerscope.baked",
+        "layerscope.node_baked",
+        "layerscope.attach",
+        "layerscope.calibrate.run",
+    ),
     "report": ("layerscope.report",),
     "analysis": (
         "layerscope.analysis",
@@ -143,7 +151,14 @@ PARTS: dict[str, tuple[str, ...]] = {
         "layerscope.resolution",
         "layerscope.layer_index",
     ),
-    "plan": ("layerscope.plan", "layerscope.diff", "layerscope.gate", "layerscope.waste_gate", "layerscope.file_diff"),
+    "plan": (
+        "layerscope.plan",
+        "layerscope.calibrate",
+        "layerscope.diff",
+        "layerscope.gate",
+        "layerscope.waste_gate",
+        "layerscope.file_diff",
+    ),
     "catalog": ("layerscope.catalog", "layerscope.windows"),
     "measure": (
         "layerscope.measure",
@@ -162,10 +177,12 @@ PARTS: dict[str, tuple[str, ...]] = {
         "layerscope.source_routing",
         "layerscope.content_source",
         "layerscope.store",
+        "layerscope.aws_amis",
     ),
     "model": (
         "layerscope.results",
         "layerscope.basematch",
+        "layerscope.node_revision",
         "layerscope.measurement",
         "layerscope.oci",
         "layerscope.reference",

@@ -29,8 +29,8 @@ ALLOWED = {
     "tabulate": ("report/",),
     "dask": ("executor.py",),
     "distributed": ("executor.py",),
-    "boto3": ("registry/credentials.py", "scan.py"),
-    "botocore": ("registry/credentials.py", "scan.py"),
+    "boto3": ("registry/credentials.py", "scan.py", "aws_amis.py"),
+    "botocore": ("registry/credentials.py", "scan.py", "aws_amis.py"),
 }
 PURE = (
     "reference.py",
@@ -50,6 +50,9 @@ PURE = (
     "plan/recommend_bounds.py",
     "plan/recommend_search.py",
     "plan/compat.py",
+    "node_revision.py",
+    "node_baked.py",
+    "windows/generations.py",
     "plan/profile.py",
     "basematch.py",
     "catalog/model.py",
@@ -65,6 +68,9 @@ PURE = (
     "listing.py",
     "waste_gate.py",
     "file_diff.py",
+    "calibrate/events.py",
+    "calibrate/fit.py",
+    "calibrate/result.py",
 )
 IMPURE = ("httpx", "click", "rich", "tabulate", "sqlite3", "subprocess", "socket", "dask", "boto3")
 #: what a pure module must not load, even indirectly (yaml: parsing files belongs to the loaders)
