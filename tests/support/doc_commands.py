@@ -130,6 +130,10 @@ SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
 SKIPPED: dict[str, str] = {
     r"--executor dask://": "needs a running Dask scheduler (tests/fleet covers the executor with a LocalCluster)",
     r"--ami (latest|ami-)": "needs AWS (EC2 DescribeImages / SSM); tests/integration cover it with an emulator",
+    r"--events events\.json|ours\.yaml": (
+        "calibrate needs a cluster's recorded pulls (at least 5 usable); tests/integration/test_calibrate.py runs"
+        " calibrate, --write-profile and report --events on events generated from the launch model"
+    ),
 }
 
 
