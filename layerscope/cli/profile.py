@@ -58,3 +58,41 @@ def profile_show(name: str, fmt: str, ami: str | None) -> None:
                 "warnings": list(warnings),
             }
         click.echo(render_profile_show(prof, ProfileFormat(fmt), node), nl=False)
+
+
+@profile.command("init")
+@click.argument("name")
+@click.option(
+    "--from",
+    "parent",
+    required=True,
+    metavar="NAME|FILE",
+    help="The profile to start from: a shipped NAME (layerscope profile list) or a profile FILE.",
+)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) instead of stdout.")
+def profile_init(name: str, parent: str, output: str | None) -> None:
+    """Write a commented profile NAME that extends NAME|FILE: every key, its meaning, units and inherited value.
+
+    \b
+    layerscope profile init my-node --from eks-ws2019-core --output my-node.yaml
+    """
+    with errors():
+        import os
+
+        from layerscope.errors import UsageError
+        from layerscope.output import write_output
+        from layerscope.plan.profile import _NAME
+        from layerscope.plan.profile_files import load_profile
+        from layerscope.report.profile_template import profile_template
+
+        if not _NAME.fullmatch(name):
+            raise UsageError(
+                f"invalid profile name {name!r}",
+                hint="use lower-case letters, digits, '.', '_' or '-' (at most 64), e.g. my-node",
+            )
+        source = load_profile(parent)  # an unknown or broken parent fails here, before anything is written
+        extends = parent
+        if source.origin != "shipped" and output and not os.path.isabs(parent):
+            # `extends:` of a file is relative to the file that says it: point from the new file to the parent.
+            extends = os.path.relpath(parent, os.path.dirname(os.path.abspath(output)))
+        write_output(profile_template(source, name, extends), output)
