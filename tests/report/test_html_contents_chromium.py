@@ -27,6 +27,8 @@ from tests.test_contents import linux_entries
 PROBE = """<script>(function(){
 var out={images:{}};
 function shown(e){var r=e.getBoundingClientRect();return r.width>0&&r.height>0;}
+var ids=Array.prototype.map.call(document.querySelectorAll("[id]"),function(e){return e.id;});
+out.duplicateIds=ids.filter(function(id,i){return ids.indexOf(id)!==i;});
 out.visibleBefore=Array.prototype.filter.call(document.querySelectorAll("svg.treemap"),function(s){
   return s.checkVisibility();}).length;
 document.querySelector("#layers > details > summary").click();
@@ -60,7 +62,7 @@ def refs(fixture_layout: Path, tmp_path: Path) -> list[str]:
     ]
 
 
-def _probe(browser: str, page: Path) -> dict[str, Any]:
+def _probe(browser: str, page: Path) -> dict[str, Any]:  # noqa: F811
     dom, stderr = chromium.dump_dom(browser, page, width=1400, height=1000)
     assert chromium.console_errors(stderr) == []
     html_tag = re.search(r"<html[^>]*>", dom)
@@ -134,6 +136,7 @@ def test_treemap_and_waste_table_match_the_json_contents(
     probe_page = tmp_path / "probe.html"
     probe_page.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE), encoding="utf-8")
     probe = _probe(browser, probe_page)
+    assert probe["duplicateIds"] == []
     assert probe["visibleBefore"] == 0  # collapsed: the page height before any expansion is unchanged
     assert set(probe["images"]) == set(refs)
     for ref in refs[:2]:

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from layerscope.report.contents_html import contents_html
 from layerscope.report.svg_treemap import Rect, squarify, treemap_svg, treemap_tiles
+from layerscope.results import DirSize, ImageContents, WastedFile
 
 EPS = 1e-6
 
@@ -95,7 +97,11 @@ def test_nested_tiles_are_proportional_to_bytes_and_inside_their_parent(case: tu
 
 
 def test_svg_rects_labels_and_escaping() -> None:
-    dirs = [("usr", 600, 10), ("usr/lib/<a-very-long-directory-name-that-needs-cutting-in-the-middle-to-fit>", 400, 5), ("var", 200, 3)]
+    dirs = [
+        ("usr", 600, 10),
+        ("usr/lib/<a-very-long-directory-name-that-needs-cutting-in-the-middle-to-fit>", 400, 5),
+        ("var", 200, 3),
+    ]
     root = ET.fromstring(treemap_svg(dirs, 1000, chart_id="t1", title="Largest", fmt=lambda n: f"{n} B"))
     assert root.get("id") == "t1" and "treemap" in root.get("class", "")
     rects = {(r.get("data-kind"), r.get("data-path")): r for r in root.iter("rect")}
@@ -115,3 +121,28 @@ def test_svg_rects_labels_and_escaping() -> None:
     long = next(t for t in labels if t.find("title").text == dirs[1][0] + "/")  # type: ignore[union-attr]
     shown = long.find("title").tail or ""  # type: ignore[union-attr]
     assert "…" in shown and shown.startswith("usr/lib/<") and shown.endswith("to-fit>/")
+
+
+def test_contents_block_without_and_with_an_index() -> None:
+    assert "Contents: unknown (no file index)." in contents_html(None, "0", "img")
+    c = ImageContents(
+        efficiency=0.5,
+        wasted_bytes=300,
+        reclaimable_bytes=200,
+        scope="indexed-layers",
+        indexed_layers=(2, 3),
+        final_files=2,
+        final_bytes=1000,
+        wasted=(WastedFile("etc/<a>.conf", (2, 3), 300),),
+        largest_files=(),
+        largest_dirs=(DirSize("etc", 900, 2),),
+        layers=(None, None, None, None),
+        windows=False,
+    )
+    html = contents_html(c, "7", "img")
+    assert 'id="treemap-7"' in html and 'id="waste-7"' in html
+    assert "over the layers with a file index (2, 3)" in html and "efficiency 50.00%" in html
+    assert (
+        '<td class="mono" title="etc/&lt;a&gt;.conf">etc/&lt;a&gt;.conf</td><td data-field="layers">2, 3</td>' in html
+    )
+    assert '<td class="num" data-sort="300" data-field="bytes">' in html
