@@ -16,6 +16,7 @@ from importlib.resources import files
 
 from layerscope import __version__
 from layerscope.report import fleet_sections
+from layerscope.report.contents_html import contents_html
 from layerscope.report.fleet_charts import APP_PULL, BASE_PULL, CACHED, CHART_IDS, WITH_BAKE, WITHOUT_BAKE, charts
 from layerscope.report.html_cells import esc, name_html, num_cell, size, table, text_cell
 from layerscope.report.model import Report, ReportImage
@@ -236,8 +237,8 @@ def _cached_cell(cached: bool | None, unsure: bool) -> str:
 
 def _layers(report: Report) -> str:
     parts = [
-        '<section id="layers"><h2>Layers per image</h2>'
-        f"<details><summary>Show the layers of {min(len(report.images), LAYER_IMAGES)} images</summary>"
+        '<section id="layers"><h2>Layers and contents per image</h2>'
+        f"<details><summary>Show the layers and contents of {min(len(report.images), LAYER_IMAGES)} images</summary>"
     ]
     headers = [
         ("#", True),
@@ -280,9 +281,11 @@ def _layers(report: Report) -> str:
             for layer in image.layers
         ]
         parts.append(
-            f"<details><summary>{name_html(image.name)} — {len(image.layers)} layers, "
+            f'<details class="image" data-reference="{_e(image.reference)}"><summary>{name_html(image.name)} — '
+            f"{len(image.layers)} layers, "
             f"{_e(_size(image.totals.compressed_bytes))}</summary>"
             + _table(headers, rows, table_id=f"layers-{n}")
+            + contents_html(image.contents, str(n), image.name)
             + "</details>"
         )
     parts.append("</details></section>")
