@@ -339,6 +339,7 @@ class Session:
             b_on_a=NodePull.of(b_on_a),
             a_on_b=NodePull.of(a_on_b),
             warnings=tuple(dict.fromkeys(warnings)),
+            node=self.node_of_run(),  # as `analyze` reports it (#14 item 2)
         )
         return diff_images(a, b, node)
 
