@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from layerscope.errors import UsageError
+from layerscope.node_revision import NodeRevision
 from layerscope.results import ImageResult, LayerResult
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ class BakedNode:
     b_on_a: NodePull
     a_on_b: NodePull
     warnings: tuple[str, ...] = ()
+    node: NodeRevision | None = None  # the node's cached base revision and how it is known (#14 item 2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,6 +265,7 @@ class Session:
 
     def recommend(self, workload: Workload, budget_bytes: int | None = None) -> Recommendation:
         """Which workload images to bake on the profile's node (requires a profile)."""
+        from layerscope.plan.applicable import applicability
         from layerscope.plan.recommend import Candidate, recommend
 
         if self.profile is None:
@@ -275,7 +276,10 @@ class Session:
         # The images `report` analyses (--platform, else every platform of an index): both commands leave out
         # what the node cannot run with the same reason, instead of failing on a platform mismatch (#12 item 6).
         images = self.images(list(weights))
-        candidates = [Candidate.from_image(p, weights[p.reference]) for p in images]
+        # #17 item 2: the node launches one platform of an index, so the reference's weight goes to that image
+        # only — the rule `report` uses (plan/applicable.py), and the weights still add up to the workload's.
+        applies = applicability(images, weights, self.profile)
+        candidates = [Candidate.from_image(p, a.weight) for p, a in zip(images, applies, strict=True)]
         baked = self.baked()
         # #18 item 4: what the node is known to hold counts on its disk even where the baked entry was not resolved
         # (a declared or node-inferred revision marks the candidates' base layers cached); the rest is a warning.
@@ -335,6 +339,7 @@ class Session:
             b_on_a=NodePull.of(b_on_a),
             a_on_b=NodePull.of(a_on_b),
             warnings=tuple(dict.fromkeys(warnings)),
+            node=self.node_of_run(),  # as `analyze` reports it (#14 item 2)
         )
         return diff_images(a, b, node)
 

@@ -71,6 +71,7 @@ class Chosen:
     reference: str
     digest: str
     seconds_saved_per_day: float
+    weight: float = 0.0  # launches per day the workload gives this image (#17 item 2: once per reference)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class NotChosen:
     digest: str
     reason: str
     seconds_saved_per_day: float = 0.0
+    weight: float = 0.0  # launches per day the workload gives this image
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,10 @@ def recommend(
     left_out = inst.left_out
     return replace(
         answer,
-        not_chosen=(*answer.not_chosen, *(NotChosen(c.reference, c.digest, why) for c, why in left_out)),
+        not_chosen=(
+            *answer.not_chosen,
+            *(NotChosen(c.reference, c.digest, why, weight=c.weight) for c, why in left_out),
+        ),
         warnings=(*(f"{c.reference} is left out of the candidates: {why}" for c, why in left_out), *answer.warnings),
     )
 
@@ -173,7 +178,7 @@ def _answer(
     for j, (group, members) in enumerate(zip(inst.candidates, inst.members, strict=True)):
         saving = inst.savings[j][max(depth[j], base[j]) - base[j]]
         if j in picked:
-            chosen.extend(Chosen(c.reference, c.digest, c.weight * saving) for c in members)
+            chosen.extend(Chosen(c.reference, c.digest, c.weight * saving, c.weight) for c in members)
             continue
         pull_room = max(pull_room, extras[j])
         if base[j] == len(group.layers):
@@ -184,7 +189,7 @@ def _answer(
             reason = DOES_NOT_FIT
         else:
             reason = ALREADY_CACHED  # it fits, so its marginal saving is 0 (the final fill would have added it)
-        not_chosen.extend(NotChosen(c.reference, c.digest, reason, c.weight * saving) for c in members)
+        not_chosen.extend(NotChosen(c.reference, c.digest, reason, c.weight * saving, c.weight) for c in members)
     chosen.sort(key=lambda c: -c.seconds_saved_per_day)
     estimated = any(guessed for items in inst.per_candidate for _, guessed in items.values())
     warnings: list[str] = []

@@ -10,10 +10,19 @@ from layerscope.report.contents_json import contents_document, layer_contents_fi
 from layerscope.results import LayerResult, Totals
 
 if TYPE_CHECKING:
+    from layerscope.node_revision import NodeRevision
     from layerscope.plan.launch import LaunchComparison, LaunchEstimate
     from layerscope.plan.planned import AnalysisRun, PlannedImage
 
-__all__ = ["SCHEMA", "analysis_document", "base_document", "image_document", "render_json", "totals_document"]
+__all__ = [
+    "SCHEMA",
+    "analysis_document",
+    "base_document",
+    "image_document",
+    "node_document",
+    "render_json",
+    "totals_document",
+]
 
 SCHEMA = "layerscope.analysis/v1"
 
@@ -163,8 +172,13 @@ def analysis_document(run: AnalysisRun) -> dict[str, Any]:
         "baked_unresolved": [{"reference": r, "reason": why} for r, why in run.baked_unresolved],
         "warnings": list(run.warnings),
         # Extension (#14 item 2): the node's cached base revision and how it is known.
-        "node": run.node.to_json() if run.node is not None else _UNKNOWN_NODE,
+        "node": node_document(run.node),
     }
+
+
+def node_document(node: NodeRevision | None) -> dict[str, Any]:
+    """The `node` object (#14 item 2): {os_version, alternatives, basis, ami, ami_date}; `unknown` without one."""
+    return node.to_json() if node is not None else dict(_UNKNOWN_NODE)
 
 
 _UNKNOWN_NODE: dict[str, Any] = {

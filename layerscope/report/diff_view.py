@@ -11,12 +11,15 @@
      "base": {"same_revision": true|false|null, "same_channel": true|false|null,
               "same_os_version": true|false|null},
      "with_baked": null | {"profile": "name|null", "baked": ["refs of the baked set"],
-                           "pull_b_on_a": NODE_PULL, "pull_a_on_b": NODE_PULL, "warnings": ["…"]}}
+                           "pull_b_on_a": NODE_PULL, "pull_a_on_b": NODE_PULL, "warnings": ["…"]},
+     "node": null | {"os_version", "alternatives", "basis", "ami", "ami_date"}}
 
 `with_baked` (added; null without `--profile`/`--baked`) is the same question on a node that holds the
 other image *and* the baked set (its chains are the union): NODE_PULL = {"layers", "compressed_bytes",
 "extracted_bytes", "unknown_layers"}, where a layer whose cache state is unknown (a baked base of unknown
-revision) is counted as pulled and also counted in `unknown_layers`.
+revision) is counted as pulled and also counted in `unknown_layers`. `node` (added, #14 item 2) is the node's
+cached base revision and how it is known, the same object as `analyze`'s top-level `node`; null (like
+`with_baked`) without `--profile`/`--baked`/`--ami`/`--nodes`.
 
 IMAGE = {"reference", "digest", "index_digest", "platform", "layers", "compressed_bytes", "extracted_bytes",
 "base": the analysis JSON `base` object or null}; LAYER = {"index", "digest", "diff_id", "chain_id",
@@ -34,7 +37,7 @@ from typing import Any, assert_never
 from tabulate import tabulate
 
 from layerscope.diff import BakedNode, DiffLayer, ImageDiff, NodePull, Transfer
-from layerscope.report.analysis_json import base_document
+from layerscope.report.analysis_json import base_document, node_document
 from layerscope.results import ImageResult
 from layerscope.units import format_size
 
@@ -265,6 +268,7 @@ def diff_document(d: ImageDiff) -> dict[str, Any]:
             "same_os_version": d.same_base_os_version,
         },
         "with_baked": _baked_document(d.with_baked) if d.with_baked is not None else None,
+        "node": node_document(d.with_baked.node) if d.with_baked is not None else None,
     }
 
 

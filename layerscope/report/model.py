@@ -30,11 +30,11 @@ from dataclasses import dataclass, replace
 from layerscope.basematch import BaseDrift
 from layerscope.contents import ImageContents
 from layerscope.gate import GateResult
+from layerscope.plan.applicable import applicability
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers, unknown_layers
 from layerscope.plan.planned import PlannedImage
 from layerscope.plan.profile import NodeProfile
 from layerscope.plan.recommend import Candidate, recommend
-from layerscope.report.applicable import applicability
 from layerscope.report.fleet_figures import (
     RUNTIMES,
     Dedup,
@@ -157,7 +157,7 @@ class ReportImage:
     split: PullSplit
     layers: tuple[ReportLayer, ...]
     warnings: tuple[str, ...] = ()
-    not_applicable: str | None = None  # why the profile's node never launches it (report/applicable.py)
+    not_applicable: str | None = None  # why the profile's node never launches it (plan/applicable.py)
     contents: ImageContents | None = None  # where the bytes are (issue #15), as in `analyze`
 
     @property

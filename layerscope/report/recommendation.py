@@ -36,6 +36,7 @@ def recommendation_document(rec: Recommendation) -> dict[str, Any]:
                 "reference": c.reference,
                 "digest": c.digest,
                 "seconds_saved_per_day": round(c.seconds_saved_per_day, 3),
+                "weight": c.weight,
             }
             for c in rec.chosen
         ],
@@ -45,6 +46,7 @@ def recommendation_document(rec: Recommendation) -> dict[str, Any]:
                 "digest": n.digest,
                 "reason": n.reason,
                 "seconds_saved_per_day": round(n.seconds_saved_per_day, 3),
+                "weight": n.weight,
             }
             for n in rec.not_chosen
         ],

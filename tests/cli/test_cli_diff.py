@@ -6,6 +6,7 @@ from layerscope.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -226,3 +227,34 @@ def test_profile_with_unknown_baked_revision_counts_unknown_as_pulled(
 def test_missing_image_is_exit_4(fixture_layout: Path, layerscope: Callable[..., Run]) -> None:
     run = layerscope("diff", f"oci:{fixture_layout}:linux-gzip", f"oci:{fixture_layout}:no-such-tag")
     assert run.exit_code == 4
+
+
+def test_node_evidence_gives_the_node_object(
+    fixture_layout: Path, tmp_path: Path, layerscope: Callable[..., Run]
+) -> None:
+    """Issue #14 item 2: `diff --nodes/--ami` carries `node`, the same object as `analyze`'s; null without evidence."""
+    app, sep = f"oci:{fixture_layout}:windows-app", f"oci:{fixture_layout}:servercore-ltsc2019-2022-09"
+    assert layerscope("diff", app, sep, "-o", "json").json()["node"] is None
+    # The nodes' kernelVersion, read from the file itself (the Windows nodes are all on one revision).
+    nodes = Path(__file__).resolve().parents[2] / "fixtures" / "nodes.json"
+    doc = json.loads(nodes.read_text())
+    kernels = {
+        n["status"]["nodeInfo"]["kernelVersion"]
+        for n in doc["items"]
+        if n["status"]["nodeInfo"]["operatingSystem"] == "windows"
+    }
+    (kernel,) = kernels
+    run = layerscope("diff", app, sep, "--nodes", str(nodes), "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    node = run.json()["node"]
+    assert node == {"os_version": kernel, "alternatives": [], "basis": "node-os", "ami": None, "ami_date": None}
+    analyze = layerscope("analyze", app, "--nodes", str(nodes), "-o", "json", "--no-store")
+    assert analyze.exit_code == 0, analyze.stderr
+    assert node == analyze.json()["node"]
+    # An AMI date: the same inference as `analyze` (the revision rule is tested in tests/integration).
+    args = ("--profile", "eks-ws2019-core", "--ami", "2022-06-20", "-o", "json")
+    by_ami = layerscope("diff", app, sep, *args)
+    assert by_ami.exit_code == 0, by_ami.stderr
+    node = by_ami.json()["node"]
+    assert (node["basis"], node["ami_date"]) == ("ami-date", "2022-06-20")
+    assert node == layerscope("analyze", app, *args, "--no-store").json()["node"]

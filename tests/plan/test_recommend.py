@@ -261,7 +261,7 @@ def test_reasons_and_json_contract() -> None:
     ]
     assert doc["schema"] == SCHEMA and doc["profile"] == "eks-ws2019-core" and doc["budget_bytes"] == 5 * GB
     assert "upper_bound_seconds_saved_per_day" not in doc
-    assert set(doc["chosen"][0]) == {"reference", "digest", "seconds_saved_per_day"}
+    assert set(doc["chosen"][0]) == {"reference", "digest", "seconds_saved_per_day", "weight"}  # weight: extension
     assert doc["root_volume_bytes"] % 2**30 == 0 and doc["root_volume_bytes"] >= 6 * GB + rec.disk_bytes
     assert doc["seconds_saved_per_day"] == pytest.approx(
         sum(c["seconds_saved_per_day"] for c in doc["chosen"])
