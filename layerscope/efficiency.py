@@ -22,7 +22,7 @@ A dive user must see the same two numbers, so this follows dive 0.13's definitio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from layerscope.tarindex import FileEntry
@@ -142,19 +142,73 @@ def _graft(stack: _Tree, upper: _Tree) -> None:
             stack.add(path, upper.nodes[path])
 
 
+def _leaves(entries: Mapping[str, FileEntry]) -> dict[str, int]:
+    """Path → size of the leaves of `_layer_tree(entries)`, for a layer without whiteouts (any order)."""
+    has_child: set[str] = set()
+    for path in entries:
+        parent, _, name = path.rpartition("/")
+        if name.startswith(_DOUBLE_WH):
+            continue  # never a node: its directory is one, but not through this marker
+        while parent and parent not in has_child:
+            has_child.add(parent)
+            parent = parent.rpartition("/")[0]
+    leaves: dict[str, int] = {}
+    for path, entry in entries.items():
+        if path in has_child:
+            continue
+        if _DOUBLE_WH in path:
+            parent, _, name = path.rpartition("/")
+            if name.startswith(_DOUBLE_WH):
+                # The marker's directory is a node; unlisted and without other children it is a leaf of size 0.
+                if parent and parent not in has_child and parent not in entries:
+                    leaves[parent] = 0
+                continue
+        leaves[path] = entry.size
+    return leaves
+
+
 def dive_efficiency(layers: Sequence[Mapping[str, FileEntry]]) -> Efficiency:
     """dive's efficiency, wasted bytes and inefficient paths of the image made of *layers* (bottom first)."""
+    return _efficiency(layers, shortcut=True)
+
+
+def _efficiency(layers: Sequence[Mapping[str, FileEntry]], *, shortcut: bool) -> Efficiency:
+    """dive_efficiency; without *shortcut* every layer is visited as a tree, in dive's order (for the tests)."""
     cumulative: dict[str, int] = {}
     smallest: dict[str, int] = {}
     seen_in: dict[str, list[int]] = {}
-    trees = [_layer_tree(entries) for entries in layers]
+
+    def tally(counted: Iterable[tuple[str, int]], position: int) -> None:
+        """Add what one layer's visit counted, per path."""
+        for key, size in counted:
+            total = cumulative.get(key)
+            if total is None:
+                cumulative[key] = smallest[key] = size
+                seen_in[key] = [position]
+            else:
+                cumulative[key] = total + size
+                if size < smallest[key]:
+                    smallest[key] = size
+                seen_in[key].append(position)
+
     # The stack is only ever read for a whiteout leaf above layer 0 (layer 0's own whiteouts read layer 0's
     # tree): without any, it is not built — the same numbers, without a copy of every path.
     whiteouts_above = any(
         _name(path).startswith(_WH) for entries in layers[1:] for path in entries if entries[path].kind in "wo"
     )
+    # A layer without whiteouts cannot stop its visit early (only a whiteout can), so the order of its leaves
+    # does not matter and its tree need not be built: its leaves count their own sizes (`_leaves`).
+    trees: list[_Tree | None] = [
+        _layer_tree(entries)
+        if whiteouts_above or not shortcut or any(e.kind == "w" for e in entries.values())
+        else None
+        for entries in layers
+    ]
     stack = _Tree()
     for position, tree in enumerate(trees):
+        if tree is None:
+            tally(_leaves(layers[position]).items(), position)
+            continue
         if not whiteouts_above:
             if position == 0:
                 stack = tree
@@ -162,7 +216,10 @@ def dive_efficiency(layers: Sequence[Mapping[str, FileEntry]]) -> Efficiency:
             for path in tree.post_order():
                 stack.add(path, tree.nodes[path])
         else:
-            _graft(stack, trees[position - 1])
+            previous = trees[position - 1]
+            assert previous is not None  # with whiteouts above, every layer has its tree
+            _graft(stack, previous)
+        counted: list[tuple[str, int]] = []
         for path in tree.post_order():
             if tree.children.get(path):
                 continue  # not a leaf
@@ -173,9 +230,8 @@ def dive_efficiency(layers: Sequence[Mapping[str, FileEntry]]) -> Efficiency:
                 size = stack.subtree_bytes(key) if stack.nodes[key][1] else 0
             else:
                 size = tree.nodes[path][0]
-            cumulative[key] = cumulative.get(key, 0) + size
-            smallest[key] = min(smallest.get(key, size), size)
-            seen_in.setdefault(key, []).append(position)
+            counted.append((key, size))
+        tally(counted, position)
     total = sum(cumulative.values())
     score = 1.0 if total == 0 else sum(smallest.values()) / total
     wasted = sorted(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import posixpath
 from array import array
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import zstandard
 
@@ -41,13 +41,16 @@ K_FILE, K_DIR, K_SYM, K_LINK, K_WHITEOUT, K_OTHER, K_OPAQUE = range(7)
 #: opaque marker `.wh..wh..opq` (counted as a whiteout by the walker).
 KIND_CODES = {K_FILE: "f", K_DIR: "d", K_SYM: "l", K_LINK: "h", K_WHITEOUT: "w", K_OTHER: "x", K_OPAQUE: "o"}
 _CODE_INTS = tuple(ord(KIND_CODES[k]) for k in range(len(KIND_CODES)))
+_DOT_OR_SLASH = (b".", b"/")
 #: Uncompressed record bytes gathered before they are handed to the compressor (fewer calls, same output).
 _BATCH = 1 << 18
 
 
 def clean_path(name: bytes) -> bytes:
     """*name* with `./`, leading and trailing `/`, `//`, `.` and `..` segments resolved (b"" for the root)."""
-    if b"//" in name or b"/." in name or name.startswith((b".", b"/")) or name.endswith(b"/"):
+    if name.endswith(b"/"):  # every directory entry: stripping is all it needs, normpath is 10x slower
+        name = name.rstrip(b"/")
+    if b"//" in name or b"/." in name or name[:1] in _DOT_OR_SLASH:
         name = posixpath.normpath(b"/" + name).lstrip(b"/")
     return name
 
@@ -61,11 +64,12 @@ class PathTable:
     """Path fingerprint → `size * 8 + kind` of the last entry at that path: open addressing, linear probing.
 
     Two int64 arrays instead of a dict: 16 bytes a slot against ~100 bytes a dict entry of int objects.
+    It starts at 32,768 slots (512 KiB), enough for a typical app layer's ~20,000 paths without a resize.
     """
 
     __slots__ = ("_keys", "_mask", "_used", "_values")
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(self, capacity: int = 1 << 15) -> None:
         self._mask = capacity - 1
         self._keys = array("q", (0,)) * capacity  # 0 marks an empty slot
         self._values = array("q", (0,)) * capacity
@@ -138,9 +142,12 @@ class IndexWriter:
         return None if self._broken else bytes(self._out)
 
 
-@dataclass(frozen=True, slots=True)
-class FileEntry:
-    """The last entry at one path of a layer: `kind` is a letter of KIND_CODES, `link` a hard link's target."""
+class FileEntry(NamedTuple):
+    """The last entry at one path of a layer: `kind` is a letter of KIND_CODES, `link` a hard link's target.
+
+    Immutable like the package's frozen dataclasses, but a tuple: `read_index` makes one per path (200,000
+    for a Windows base layer) and a tuple is built ~3x faster than a frozen dataclass (issue #15, speed).
+    """
 
     kind: str
     size: int
@@ -157,13 +164,12 @@ def read_index(data: bytes) -> dict[str, FileEntry]:
     if fields.pop() != b"" or len(fields) % 3:
         raise ValueError("file index records are malformed")
     out: dict[str, FileEntry] = {}
-    codes = set(KIND_CODES.values())
-    for i in range(0, len(fields), 3):
-        head, path, link = fields[i], fields[i + 1], fields[i + 2]
-        kind = head[:1].decode("ascii", "replace")
-        if kind not in codes or not head[1:].isdigit() or not path:
+    codes = frozenset(_CODE_INTS)
+    make = FileEntry._make
+    for head, path, link in zip(fields[0::3], fields[1::3], fields[2::3], strict=True):
+        if not head or head[0] not in codes or not head[1:].isdigit() or not path:
             raise ValueError("file index records are malformed")
         name = path.decode("utf-8", "surrogateescape")
         out.pop(name, None)  # last wins, and keeps tar order of the survivors
-        out[name] = FileEntry(kind, int(head[1:]), link.decode("utf-8", "surrogateescape"))
+        out[name] = make((chr(head[0]), int(head[1:]), link.decode("utf-8", "surrogateescape") if link else ""))
     return out

@@ -18,6 +18,9 @@ stream into files under --data-dir and reused while the generator version and si
 * for `contents` (issue #15, scripts/bench_contents.py): a two-layer image of 200,000 small files (gzip -1)
   whose second layer rewrites 1% of them and deletes a directory.
 
+`baseline` (issue #15, scripts/bench_baseline.py) times the gzip and zstd images with the package as it was
+before the file index (extracted from git history), interleaved with the current code.
+
 Only the layers the chosen scenarios (`--only`) use are generated and pushed.
 
 The registry is the CNCF distribution binary (tests/support/registry.py) on 127.0.0.1, fed by the
@@ -744,6 +747,7 @@ class Bench:
             "estimate": {"ten"},
             "warm": {"ten"},
             "contents": {"gzip"},
+            "baseline": {"gzip", "zstd"},
         }
         images = set().union(*(wanted_images[name] for name in self.only))
         image_layers = {"gzip": ["win-gzip"], "zstd": ["win-zstd"], "rss": ["big-rss"], "ten": ten_names}
@@ -779,6 +783,13 @@ class Bench:
     def cli(self, *args: str) -> Callable[[], Run]:
         argv = [self.layerscope, *args]
         return lambda: run(argv, self.env)
+
+    def checkout_cli(self, tree: Path, args: Sequence[str]) -> Callable[[], Run]:
+        """The CLI of the package in *tree* (scripts/bench_baseline.py), with *args*."""
+        from scripts.bench_baseline import LAUNCH
+
+        argv, env = [sys.executable, *LAUNCH, *args], {**self.env, "PYTHONPATH": str(tree)}
+        return lambda: run(argv, env)
 
     def shell(self, pipeline: str) -> Callable[[], Run]:
         return lambda: run(pipeline, self.env)
@@ -1150,6 +1161,43 @@ class Bench:
             )
         )
 
+    def bench_baseline(self) -> None:
+        """Issue #15: exact analysis against the code before the file index, interleaved in this run."""
+        from scripts.bench_baseline import BASELINE_REV, baseline_tree, imported_from, paired
+
+        tree = baseline_tree(ROOT, self.workdir / "baseline")
+        if tree is None:
+            self.notes.append(f"baseline: no git history here, so the code at {BASELINE_REV} was not timed")
+            return
+        for side in (tree, ROOT):
+            if imported_from(side, self.env) != side.resolve():
+                raise SystemExit(f"baseline: PYTHONPATH={side} does not import layerscope from there")
+        for key, layer_name in (("gzip", "win-gzip"), ("zstd", "win-zstd")):
+            image = self.images[key]
+            args = self.exact_args(image.ref)
+            series = [
+                self.add(f"layerscope exact, {key} layer, current code (for the pair)", "python -P -c MAIN …"),
+                self.add(f"layerscope exact, {key} layer, code at {BASELINE_REV} (before #15)", "python -P -c MAIN …"),
+            ]
+            commands = [self.checkout_cli(side, args) for side in (ROOT, tree)]
+            interleaved(series, commands, self.rounds)
+            for s in series:
+                self.verify(s.runs[0], image, s.label)
+            now, before = series
+            ratio, low, high = paired([r.seconds for r in now.runs], [r.seconds for r in before.runs])
+            cpu, _, _ = paired([r.cpu_seconds for r in now.runs], [r.cpu_seconds for r in before.runs])
+            self.checks.append(
+                Check(
+                    f"exact analysis, {key} layer ({self.layers[layer_name].truth.files} files), vs the code before "
+                    f"#15 ({BASELINE_REV})",
+                    f"{now.median:.2f}s / {before.median:.2f}s; paired median {ratio:.3f}×",
+                    "≤ 1.10×",
+                    ratio <= 1.10,
+                    f"pairs {low:.3f}–{high:.3f}×; CPU {cpu:.3f}×; peak RSS {now.peak_rss_mib:.0f} against "
+                    f"{before.peak_rss_mib:.0f} MiB",
+                )
+            )
+
     # -- facts and report ------------------------------------------------------------------------------
 
     def machine(self) -> dict[str, str]:
@@ -1296,6 +1344,7 @@ class Bench:
             ".venv/bin/python scripts/bench.py --quick   # < 1 min, small layers; prints the report only",
             ".venv/bin/python scripts/bench.py --runs 9 --only gzip,zstd   # more runs, some scenarios",
             ".venv/bin/python scripts/bench.py --only contents   # issue #15: file index and contents cache",
+            ".venv/bin/python scripts/bench.py --only baseline   # issue #15: against the code before it (git)",
             "```",
             "",
             "Generated layers are cached under `--data-dir` (default `~/.cache/layerscope-bench`) and rebuilt when",
@@ -1306,7 +1355,7 @@ class Bench:
         return "\n".join(lines)
 
 
-SCENARIOS = ("gzip", "zstd", "rss", "estimate", "warm", "contents")
+SCENARIOS = ("gzip", "zstd", "rss", "estimate", "warm", "contents", "baseline")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

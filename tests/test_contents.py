@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layerscope.contents import ImageContents, image_contents
-from layerscope.efficiency import dive_efficiency
+from layerscope.efficiency import _efficiency, _layer_tree, _leaves, dive_efficiency
 from layerscope.tarindex import FileEntry, read_index
 from layerscope.tarwalk import TarWalker
 from scripts import fixturegen as fg
@@ -72,6 +72,8 @@ def windows_layers() -> list[bytes]:
         fg.file("Files/Program Files/App/old.dll", _data(2000, "old")),
         fg.file("Hives/SOFTWARE_BASE", _data(4096, "sw")),
         fg.file("Hives/SYSTEM_BASE", _data(2048, "sys")),
+        # Hyper-V isolation's utility VM: a second tree that must not be listed among the Files/ directories
+        fg.file("UtilityVM/Files/Windows/System32/vmcore.dll", _data(9000, "uvm")),
     ]
     update = [
         fg.file("Files/Windows/System32/kernel32.dll", _data(6100, "k32b")),
@@ -166,9 +168,14 @@ def _run_dive(layers: list[bytes], tmp_path: Path) -> dict[str, object]:
     return image
 
 
-@pytest.mark.parametrize("kind", ["linux", "windows"])
+def overwrite_layers() -> list[bytes]:
+    """`linux_entries` without whiteouts and opaque markers: every layer takes dive_efficiency's shortcut."""
+    return [fg.tar_bytes([e for e in entries if e.kind != "whiteout"]) for entries in linux_entries()]
+
+
+@pytest.mark.parametrize("kind", ["linux", "windows", "overwrites"])
 def test_efficiency_and_wasted_bytes_equal_dive(kind: str, tmp_path: Path) -> None:
-    layers = linux_layers() if kind == "linux" else windows_layers()
+    layers = {"linux": linux_layers, "windows": windows_layers, "overwrites": overwrite_layers}[kind]()
     ours = dive_efficiency(_indexes(layers))
     theirs = _run_dive(layers, tmp_path)
     assert ours.wasted_bytes == theirs["inefficientBytes"]
@@ -182,6 +189,35 @@ def test_efficiency_and_wasted_bytes_equal_dive(kind: str, tmp_path: Path) -> No
 
 
 _NAMES = ["a", "a/b", "a/b/c", "a/d", "e", "e/f", "g"]
+
+_INDEX_ENTRIES = st.dictionaries(
+    st.sampled_from([*_NAMES, "x/y/z", "a/.wh..wh..opq", "e/.wh..wh..opq", "x/y/.wh..wh..opq", "a/.wh.b", ".wh.g"]),
+    st.builds(FileEntry, st.sampled_from("fdlhx"), st.integers(0, 50)),
+    max_size=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(layers=st.lists(_INDEX_ENTRIES, min_size=1, max_size=4), keep_whiteouts=st.booleans())
+def test_the_efficiency_shortcut_changes_no_figure(layers: list[dict[str, FileEntry]], keep_whiteouts: bool) -> None:
+    """Layers without whiteouts skip the ordered tree visit: the same figures as visiting every tree.
+
+    Indexes are drawn directly (unlisted parents, opaque markers alone in their directory, entries below
+    files), which tars written by `fixturegen` never hold; the visit itself is checked against dive above.
+    """
+    indexes = [
+        {
+            path: FileEntry("o" if path.endswith(".wh..wh..opq") else "w", 0) if ".wh." in path else entry
+            for path, entry in layer.items()
+            if keep_whiteouts or ".wh." not in path or path.endswith(".wh..wh..opq")
+        }
+        for layer in layers
+    ]
+    assert _efficiency(indexes, shortcut=True) == _efficiency(indexes, shortcut=False)
+    for entries in indexes:
+        if not any(e.kind == "w" for e in entries.values()):
+            tree = _layer_tree(entries)
+            assert _leaves(entries) == {p: tree.nodes[p][0] for p in tree.post_order() if not tree.children.get(p)}
 
 
 @st.composite
