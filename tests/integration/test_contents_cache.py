@@ -161,3 +161,35 @@ def test_files_of_one_layer_decodes_that_layer_only(
     assert everything.exit_code == 0 and len(index_reads) == 3  # the final filesystem needs every index
     listed = layerscope("files", ref, "--layer", "1", "--no-progress")
     assert listed.exit_code == 2 and "list a layer that was measured: 2, 3, 4" in listed.stderr
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_the_collector_is_paused_while_contents_are_computed_and_left_as_it_was(
+    fixture_layout: Path,
+    layerscope: Callable[..., Run],
+    isolated_store: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    enabled_before: bool,
+) -> None:
+    import gc
+
+    import layerscope.layer_index as layer_index
+
+    during: list[bool] = []
+    real = layer_index.image_contents
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        during.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(layer_index, "image_contents", spy)
+    was = gc.isenabled()
+    if not enabled_before:
+        gc.disable()
+    try:
+        assert _analyze(layerscope, f"oci:{fixture_layout}:windows-app")["contents"] is not None
+        assert during == [False]
+        assert gc.isenabled() is enabled_before
+    finally:
+        if was:
+            gc.enable()
