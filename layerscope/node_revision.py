@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["BASES", "NodeRevision", "group_revisions", "windows_kernel_versions"]
+__all__ = ["BASES", "GroupPull", "NodeRevision", "group_revisions", "windows_kernel_versions"]
 
 BASES = ("resolved", "node-os", "ami-date", "declared", "unknown")
 _KERNEL = re.compile(r"10\.0\.(\d{5})\.(\d+)")
@@ -56,6 +56,25 @@ class NodeRevision:
             "basis": self.basis,
             "ami": self.ami,
             "ami_date": self.ami_date,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GroupPull:
+    """One revision group of `--nodes`: its node count and what the images pull on one of its nodes (#14 item 2)."""
+
+    os_version: str
+    nodes: int
+    pull_compressed_bytes: int
+    used: bool  # the revision the rest of the figures use (the most common one)
+
+    def to_json(self) -> dict[str, Any]:
+        """An entry of the report JSON `node_groups`."""
+        return {
+            "os_version": self.os_version,
+            "nodes": self.nodes,
+            "pull_compressed_bytes": self.pull_compressed_bytes,
+            "used": self.used,
         }
 
 

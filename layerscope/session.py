@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     # Imported where used: a run without a profile never loads YAML, the launch model or the recommender.
     from layerscope.baked import BakedSet
     from layerscope.diff import ImageDiff
-    from layerscope.node_revision import NodeRevision
+    from layerscope.node_revision import GroupPull, NodeRevision
     from layerscope.plan.launch import LaunchParameters
     from layerscope.plan.profile import BakedImage, NodeProfile
     from layerscope.plan.pulllist import PullItem
@@ -212,32 +212,33 @@ class Session:
             platform = parse_platform_filter(f"windows/amd64:{self.profile.os_version}")
         return resolve_baked(self.analyzer, entries, self.catalog, platform, observer or self.observer)
 
-    def node_groups(self, images: Sequence[PlannedImage]) -> list[str]:
-        """With --nodes on several revisions: one warning per revision group, what *images* pull on its nodes."""
+    def node_groups(self, images: Sequence[PlannedImage]) -> list[GroupPull]:
+        """With --nodes on several revisions: what *images* pull on each group's nodes (also one warning each)."""
         node = self.node()
         if len(node.groups) < 2:
             return []
         from types import MappingProxyType
 
         from layerscope.baked import apply_baked
+        from layerscope.node_revision import GroupPull
         from layerscope.units import format_size
 
-        lines = []
+        groups = []
         for revision, count in node.groups:
             group = replace(node, os_version=revision, images=MappingProxyType({}))
             baked = self.baked_at(group, NullObserver())
             pulled = sum(
                 apply_baked(p.image, baked, self.catalog, self.profile).totals.pull_compressed_bytes for p in images
             )
-            used = " (the revision this report uses)" if revision == node.os_version else ""
-            plural = "s" if count > 1 else ""
-            lines.append(
-                f"nodes on {revision} ({count} node{plural}){used}: the images pull {format_size(pulled)}"
-                f" ({pulled:,} B) in all"
+            groups.append(GroupPull(revision, count, pulled, used=revision == node.os_version))
+        for g in groups:
+            used = " (the revision this report uses)" if g.used else ""
+            plural = "s" if g.nodes > 1 else ""
+            self.observer.warning(  # on stderr and, through the recorded warnings, in the report
+                f"nodes on {g.os_version} ({g.nodes} node{plural}){used}: the images pull "
+                f"{format_size(g.pull_compressed_bytes)} ({g.pull_compressed_bytes:,} B) in all"
             )
-        for line in lines:
-            self.observer.warning(line)  # on stderr and, through the recorded warnings, in the report
-        return lines
+        return groups
 
     def launch_parameters(self) -> LaunchParameters | None:
         """The launch-time model's parameters from the profile, or None without one."""

@@ -175,7 +175,8 @@ def report(
             images = with_contents(session.images(refs), session.store)
             baked = session.baked() if session.has_baked_set else None
             profile = session.profile
-            session.node_groups(images)  # --nodes on several revisions: each group's pull, as warnings (#14)
+            node_groups = session.node_groups(images)  # --nodes on several revisions: each group's pull (#14)
+            node = session.node_of_run() if session.has_baked_set else session.node()
         # Warnings printed during the run (an unresolved baked image) belong in the report too, and each
         # image's own warnings (in the report per image) go to stderr as well (#18 item 1).
         warnings.extend(w for w in observer.recorded if w not in warnings)
@@ -201,6 +202,8 @@ def report(
             top_shared=top_shared,
             gate=gate,
             warnings=warnings,
+            node=node,
+            node_groups=node_groups,
         )
         if events:
             model = _with_events(model, events)

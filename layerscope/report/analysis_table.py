@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from layerscope.node_revision import NodeRevision
 from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.units import format_duration, format_size
 
-__all__ = ["render_markdown", "render_table"]
+__all__ = ["node_summary", "render_markdown", "render_table"]
 
 _HEADERS = ("#", "layer", "compressed", "uncompressed", "extracted", "files", "base", "cached", "source")
 
@@ -77,13 +78,20 @@ def _rows(image: PlannedImage) -> list[list[object]]:
     return rows
 
 
+def node_summary(node: NodeRevision | None) -> str | None:
+    """`10.0.17763.3406 (node-os, from the nodes' kernelVersion)` when the revision was inferred (#14), else None."""
+    if node is None or node.basis not in ("node-os", "ami-date"):
+        return None
+    why = f"from {node.ami}" if node.ami else ("from the nodes' kernelVersion" if node.groups else "")
+    alts = f"; or {', '.join(node.alternatives)}" if node.alternatives else ""
+    return f"{node.os_version or 'revision unknown'} ({node.basis}{', ' + why if why else ''}{alts})"
+
+
 def _render(run: AnalysisRun, fmt: str) -> str:
     parts = []
-    node = run.node
-    if node is not None and node.basis in ("node-os", "ami-date"):  # #14: say where the node's revision comes from
-        why = f"from {node.ami}" if node.ami else ("from the nodes' kernelVersion" if node.groups else "")
-        alts = f"; or {', '.join(node.alternatives)}" if node.alternatives else ""
-        parts.append(f"node   {node.os_version or 'revision unknown'} ({node.basis}{', ' + why if why else ''}{alts})")
+    node = node_summary(run.node)
+    if node is not None:
+        parts.append(f"node   {node}")
     for image in run.images:
         title = _title(image)
         if fmt == "pipe":

@@ -16,6 +16,7 @@ from importlib.resources import files
 
 from layerscope import __version__
 from layerscope.report import fleet_sections
+from layerscope.report.analysis_table import node_summary
 from layerscope.report.contents_html import contents_html
 from layerscope.report.fleet_charts import APP_PULL, BASE_PULL, CACHED, CHART_IDS, WITH_BAKE, WITHOUT_BAKE, charts
 from layerscope.report.html_cells import esc, name_html, num_cell, size, table, text_cell
@@ -314,7 +315,33 @@ def _context(report: Report) -> str:
         )
     else:
         bits.append("nothing baked: every layer is pulled")
+    node = node_summary(report.node)
+    if node is not None:
+        bits.append(f"node {_e(node)}")
     return '<p class="context">' + " · ".join(bits) + "</p>"
+
+
+def _node_groups(report: Report) -> str:
+    """--nodes on several revisions: what a node of each group pulls (#14 item 2); nothing otherwise."""
+    if not report.node_groups:
+        return ""
+    rows = [
+        "<tr>"
+        + text_cell(g.os_version)
+        + num_cell(g.nodes, str(g.nodes), "nodes")
+        + num_cell(g.pull_compressed_bytes, size(g.pull_compressed_bytes), "pull_compressed_bytes")
+        + text_cell("yes" if g.used else "")
+        + "</tr>"
+        for g in report.node_groups
+    ]
+    headers = [("node revision", False), ("nodes", True), ("a node pulls (all images)", True), ("used above", False)]
+    return (
+        '<section id="node-groups"><h2>Node revisions (--nodes)</h2><p class="context">The listed nodes run '
+        "several Windows revisions; each holds the baked images at its own revision, so each pulls its own bytes. "
+        "The other figures use the revision marked.</p>"
+        + table(headers, rows, table_id="node-groups-table")
+        + "</section>"
+    )
 
 
 def render_html(report: Report) -> str:
@@ -325,6 +352,7 @@ def render_html(report: Report) -> str:
         "<main>",
         f"<header><h1>{_e(title)}</h1>{_context(report)}</header>",
         _summary(report),
+        _node_groups(report),
         _gate(report),
         charts(report),
         fleet_sections.repositories(report),

@@ -49,6 +49,10 @@
     gate            {max_pull_bytes, exceeded, reason, largest_pull_bytes, offenders: [{reference, pull_bytes}],
                      unknown_layers} with --max-pull, else null
     warnings[]      report-wide warnings
+    node            {os_version, alternatives, basis, ami, ami_date}: the node's cached base revision and how it
+                    is known, as analysis/v1's `node` (#14 item 2)
+    node_groups[]   {os_version, nodes, pull_compressed_bytes, used}: with --nodes on several revisions, what the
+                    images pull on one node of each group (`used`: the revision the other figures use); else []
 
 Sizes are bytes, times seconds; a size nobody knows is null, never a made-up number. New fields may be added;
 a field never changes meaning without a new schema version.
@@ -60,7 +64,7 @@ import json
 from typing import Any
 
 from layerscope.report import recommendation
-from layerscope.report.analysis_json import drift_document, totals_document
+from layerscope.report.analysis_json import drift_document, node_document, totals_document
 from layerscope.report.contents_json import contents_document
 from layerscope.report.model import SCHEMA, Dedup, Launch, Report, ReportImage, ReportLayer
 
@@ -226,6 +230,9 @@ def report_document(report: Report) -> dict[str, Any]:
             "unknown_layers": g.unknown_layers,
         },
         "warnings": list(report.warnings),
+        # Extensions (#14 item 2): the node's revision as in analysis/v1, and each --nodes revision group's pull.
+        "node": node_document(report.node),
+        "node_groups": [g.to_json() for g in report.node_groups],
     }
 
 

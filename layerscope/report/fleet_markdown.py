@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from tabulate import tabulate
 
+from layerscope.report.analysis_table import node_summary
 from layerscope.report.fleet_groups import TOP_N, by_repository, top_by
 from layerscope.report.model import Report, ReportImage
 from layerscope.units import format_duration, format_size
@@ -51,7 +52,7 @@ def _base(image: ReportImage) -> str:
 
 
 def _more(n: int, what: str) -> str:
-    return f"\n\n…and {n} more {what} (the HTML and CSV reports list them all)" if n else ""
+    return f"\n\n…and {n} more {what} (the HTML and CSV reports list them all)" if n > 0 else ""
 
 
 def _image_rows(images: Sequence[ReportImage]) -> list[list[str]]:
@@ -132,6 +133,16 @@ def _repositories(report: Report) -> str:
     return f"### Repositories ({len(groups)})\n\n" + table + _more(len(groups) - len(rows), "repositories")
 
 
+def _node_groups(report: Report) -> str:
+    """--nodes on several revisions: what a node of each group pulls (#14 item 2)."""
+    rows = [
+        [g.os_version, str(g.nodes), _size(g.pull_compressed_bytes), "yes" if g.used else ""]
+        for g in report.node_groups
+    ]
+    headers = ("node revision", "nodes", "a node pulls (all images)", "used above")
+    return "### Node revisions (--nodes)\n\n" + tabulate(rows, headers=headers, tablefmt="pipe", disable_numparse=True)
+
+
 def render_markdown(report: Report) -> str:
     """The report in Markdown (headings, bullet summary, tables)."""
     f = report.fleet
@@ -143,9 +154,14 @@ def render_markdown(report: Report) -> str:
         context.append(f"no profile (launch times use {_code(report.launch_profile)})")
     if report.baked:
         context.append("baked: " + ", ".join(_code(b) for b in report.baked))
+    node = node_summary(report.node)
+    if node is not None:
+        context.append(f"node {_md(node)}")
     if context:
         head += [" · ".join(context), ""]
     parts = ["\n".join(head + _fleet_lines(report))]
+    if report.node_groups:
+        parts.append(_node_groups(report))
     images: Sequence[ReportImage] = report.images
     title = "### Images"
     if len(images) > TOP_N:  # a PR comment stays short: the repositories, then the top images by impact

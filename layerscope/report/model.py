@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from layerscope.basematch import BaseDrift
 from layerscope.contents import ImageContents
 from layerscope.gate import GateResult
+from layerscope.node_revision import GroupPull, NodeRevision
 from layerscope.plan.applicable import applicability
 from layerscope.plan.launch import LaunchParameters, PlanLayer, compare_launch, plan_layers, unknown_layers
 from layerscope.plan.planned import PlannedImage
@@ -190,6 +191,10 @@ class Report:
     schema: str = SCHEMA
     # Entries of `baked` not resolved, and why (cache states less known there; the analysis JSON's field, #18).
     baked_unresolved: tuple[tuple[str, str], ...] = ()
+    # The node's cached base revision and how it is known (the analysis JSON's `node`, #14 item 2), and with
+    # --nodes on several revisions what the images pull on each group's nodes.
+    node: NodeRevision | None = None
+    node_groups: tuple[GroupPull, ...] = ()
 
 
 def _layer(image: PlannedImage, plan: Sequence[PlanLayer], holders: Mapping[str, int]) -> tuple[ReportLayer, ...]:
@@ -262,6 +267,8 @@ def build_report(
     top_shared: int = 10,
     gate: GateResult | None = None,
     warnings: Sequence[str] = (),
+    node: NodeRevision | None = None,
+    node_groups: Sequence[GroupPull] = (),
 ) -> Report:
     """The report over *images* (see the module docstring).
 
@@ -379,6 +386,8 @@ def build_report(
         gate=gate,
         warnings=tuple(report_warnings),
         baked_unresolved=tuple(baked_unresolved),
+        node=node,
+        node_groups=tuple(node_groups),
     )
 
 

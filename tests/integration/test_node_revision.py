@@ -7,10 +7,12 @@ the shipped build table read with the csv module (tests/windows/shipped.py), nev
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from layerscope.units import format_size
 from tests.integration.conftest import Run
 from tests.support.registry import free_port
 from tests.windows.shipped import rows
@@ -213,3 +215,29 @@ def test_report_gives_each_revision_group_of_the_nodes_its_pull(
     assert any(w.startswith("nodes on 10.0.17763.3406") and f"({sep:,} B)" in w for w in warnings)
     assert any(w.startswith("nodes on 10.0.17763.2928 (1 node)") and f"({may:,} B)" in w for w in warnings)
     assert "nodes on 10.0.17763.2928" in run.stderr
+    # The same figures as data (report JSON `node`, `node_groups`) and as a table in Markdown and HTML.
+    doc = run.json()
+    assert doc["node"]["os_version"] == "10.0.17763.3406" and doc["node"]["basis"] == "node-os"
+    assert doc["node_groups"] == [
+        {"os_version": "10.0.17763.3406", "nodes": 2, "pull_compressed_bytes": sep, "used": True},
+        {"os_version": "10.0.17763.2928", "nodes": 1, "pull_compressed_bytes": may, "used": False},
+    ]
+    assert doc["fleet"]["pull"]["with_bake_compressed_bytes"] == sep  # the figures use the most common revision
+    common = ("report", ref, "--nodes", str(path), "--mirror", closed, "--no-store", "--no-progress")
+    md = layerscope(*common, "-o", "markdown")
+    assert "node 10.0.17763.3406 (node-os, from the nodes' kernelVersion)" in md.stdout
+    assert "…and -" not in md.stdout  # fewer warnings than the Markdown shows: no "and -N more"
+    assert re.search(rf"\| 10\.0\.17763\.2928 +\| 1 +\| {re.escape(format_size(may))} ", md.stdout)
+    html = layerscope(*common, "-o", "html")
+    section = html.stdout.split('<section id="node-groups">', 1)[1].split("</section>", 1)[0]
+    assert f'data-sort="{may}" data-field="pull_compressed_bytes"' in section
+    assert f'data-sort="{sep}" data-field="pull_compressed_bytes"' in section
+
+
+def test_report_without_nodes_has_no_groups(fixture_layout: Path, layerscope: Callable[..., Run]) -> None:
+    run = layerscope("report", f"oci:{fixture_layout}:windows-app", "--no-store", "--no-progress", "-o", "json")
+    assert run.exit_code == 0, run.stderr
+    assert run.json()["node_groups"] == []
+    assert run.json()["node"]["basis"] == "unknown"
+    md = layerscope("report", f"oci:{fixture_layout}:windows-app", "--no-store", "--no-progress", "-o", "markdown")
+    assert "Node revisions" not in md.stdout

@@ -79,7 +79,10 @@ def test_json_document() -> None:
         "fleet",
         "gate",
         "warnings",
+        "node",
+        "node_groups",
     }
+    assert doc["node"]["basis"] == "unknown" and doc["node_groups"] == []  # no node given: as analysis/v1 says it
     for entry, original in zip(doc["images"], IMAGES, strict=True):
         # Field for field what `analyze -o json` writes for the same image.
         assert entry["totals"] == image_document(original)["totals"]
