@@ -117,5 +117,5 @@ class FleetSession:
     def analyze(self, refs: Sequence[str]) -> AnalysisRun:
         """What `Session.analyze` does, with the fleet options applied."""
         platform = self.session.settings.platform
-        images = [image for r in refs for image in self.session.analyzer.resolve(parse_reference(r), platform)]
+        images = self.session.analyzer.resolve_all([parse_reference(r) for r in refs], platform)
         return self.run(self.measure(images))

@@ -74,7 +74,6 @@ CHECKPOINT_VERSION = 1
 #: Images resolved and measured together: big enough to keep an executor's workers busy, small enough
 #: that an interruption loses little.
 DEFAULT_BATCH = 32
-_RESOLVE_THREADS = 8
 _COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 # Referrers tag schema (distribution-spec "Referrers Tag Schema") and cosign's signature/attestation tags.
 _ARTIFACT_TAG = re.compile(r"(?:sha256-[0-9a-f]{64}|sha512-[0-9a-f]{128})(?:\.[A-Za-z0-9]+)?")
@@ -385,7 +384,10 @@ def scan(
             # A tag deleted since listing, an artifact, a platform the index lacks: not this scan's business.
             return exc
 
-    with checkpoint.writer() as writer, ThreadPoolExecutor(_RESOLVE_THREADS, thread_name_prefix="resolve") as pool:
+    with (
+        checkpoint.writer() as writer,
+        ThreadPoolExecutor(session.analyzer.resolve_workers, thread_name_prefix="resolve") as pool,
+    ):
         for batch in _batches(refs, options.batch_size):
             resolved: list[tuple[ImageReference, list[ResolvedImage]]] = []
             for ref, got in zip(batch, pool.map(resolve, batch), strict=True):

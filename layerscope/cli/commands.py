@@ -86,7 +86,8 @@ def settings_options(f: F) -> F:
         click.option(
             "--concurrency",
             type=click.IntRange(1, 64),
-            help="Layers measured at once (default: $LAYERSCOPE_CONCURRENCY, else 4).",
+            help="Layers measured, and references resolved, at once (default: $LAYERSCOPE_CONCURRENCY, else 4 "
+            "layers and 8 references).",
         ),
         click.option(
             "--exact/--estimate",
