@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
@@ -27,16 +28,22 @@ class RoutingSource:
         self._layout = LayoutSource()
         self._registry: RegistryClient | None = None
         self._credentials: DockerCredentialStore | None = None
+        self._lock = threading.Lock()
 
     def registry(self) -> RegistryClient:
         """The run's one registry client (one connection pool and token cache), created on first use."""
-        if self._registry is None:
-            # Imported here so that layout-only runs (and --version) never import httpx.
-            from layerscope.registry import DockerCredentialStore, RegistryClient, RegistryConfig
+        registry = self._registry
+        if registry is None:
+            # Under a lock: references are resolved several at once, and the first requests may race here.
+            with self._lock:
+                if self._registry is None:
+                    # Imported here so that layout-only runs (and --version) never import httpx.
+                    from layerscope.registry import DockerCredentialStore, RegistryClient, RegistryConfig
 
-            self._credentials = DockerCredentialStore()
-            self._registry = RegistryClient(self._config or RegistryConfig(), self._credentials)
-        return self._registry
+                    self._credentials = DockerCredentialStore()
+                    self._registry = RegistryClient(self._config or RegistryConfig(), self._credentials)
+                registry = self._registry
+        return registry
 
     def _for(self, ref: Reference) -> ContentSource:
         if isinstance(ref, LayoutReference):
