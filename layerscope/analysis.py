@@ -16,7 +16,6 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from layerscope import estimate
 from layerscope.catalog import BaseMatch, Catalog, base_measurements, match_base
 from layerscope.content_source import ContentSource
 from layerscope.digest import is_digest
@@ -222,7 +221,9 @@ class Analyzer:
 
     def _estimate(self, ref: Reference, desc: Descriptor) -> LayerMeasurement:
         """A labelled estimate from a few Range reads of the blob (see estimate.py)."""
-        return estimate.estimate_layer(desc, lambda offset, length: self.source.read_range(ref, desc, offset, length))
+        from layerscope.estimate import estimate_layer  # here: an exact run never loads the estimators
+
+        return estimate_layer(desc, lambda offset, length: self.source.read_range(ref, desc, offset, length))
 
     def _progress(self, digest: str, chunks: Iterator[bytes], abort: threading.Event) -> Iterator[bytes]:
         for chunk in abortable(chunks, abort, digest):

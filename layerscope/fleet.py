@@ -8,7 +8,6 @@ session's analyzer. The session keeps owning the source, store, catalog and bake
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from layerscope.analysis import ResolvedImage
 from layerscope.attach import Attachments, measure_with_attachments
 from layerscope.baked import apply_baked
 from layerscope.executor import Executor, WorkerSettings, make_executor
+from layerscope.fleet_options import FleetOptions
 from layerscope.measurement import LayerMeasurement
 from layerscope.plan.planned import AnalysisRun, PlannedImage
 from layerscope.reference import parse_reference
@@ -25,21 +25,6 @@ if TYPE_CHECKING:
     from layerscope.session import Session
 
 __all__ = ["FleetOptions", "FleetSession"]
-
-
-@dataclass(frozen=True, slots=True)
-class FleetOptions:
-    """What to add to a run: read attached analyses, attach results, measure on an executor."""
-
-    attach: bool = False
-    use_attached: bool = False
-    #: `threads`, `dask` (a LocalCluster) or `dask://HOST:PORT`; None: the analyzer's own thread pool.
-    executor: str | None = None
-
-    @property
-    def any(self) -> bool:
-        """True when any option differs from a plain run."""
-        return self.attach or self.use_attached or self.executor is not None
 
 
 class FleetSession:

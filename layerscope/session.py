@@ -99,6 +99,8 @@ def _node_kernels(path: Path) -> tuple[str, ...]:
 
 def _baked_entries(values: Sequence[str]) -> list[BakedImage]:
     """`--baked` values: a reference, or a file of references (text pull list or JSON)."""
+    if not values:
+        return []  # most runs: without loading the profile and YAML modules
     from layerscope.plan.profile import BakedImage
     from layerscope.plan.profile_files import load_baked
 
@@ -171,6 +173,10 @@ class Session:
 
     def node(self) -> NodeRevision:
         """The node's base revision and how it is known (#14 item 2), worked out once."""
+        if self._node is None and not (self._kernels or self.settings.ami or self.profile):
+            from layerscope.node_revision import NodeRevision
+
+            self._node = NodeRevision()  # nothing says which: unknown, without loading the AMI and build tables
         if self._node is None:
             from layerscope.aws_amis import aws_lookups
             from layerscope.windows.node import NodeInputs, node_revision

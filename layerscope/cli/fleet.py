@@ -42,7 +42,7 @@ def fleet_options(f: F) -> F:
 def pop_fleet_options(options: dict[str, Any]) -> Any:
     """FleetOptions from the shared options (pops them from *options*)."""
     from layerscope.errors import UsageError
-    from layerscope.fleet import FleetOptions
+    from layerscope.fleet_options import FleetOptions
 
     fleet = FleetOptions(
         attach=options.pop("attach"), use_attached=options.pop("use_attached"), executor=options.pop("executor")

@@ -136,6 +136,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "run": (
         "layerscope.session",
         "layerscope.fleet",
+        "layerscope.fleet_options",
         "layerscope.scan",
         "layerscope.baked",
         "layerscope.node_baked",

@@ -135,3 +135,38 @@ def test_the_probe_sees_transitive_imports() -> None:
     # Guard against a probe that sees nothing: the profile file reader loads yaml, the CLI click and rich.
     assert "yaml" in _loaded_by("layerscope.plan.profile_files")
     assert {"click", "layerscope"} <= _loaded_by("layerscope.cli.app")
+
+
+#: Loaded only by the runs that need them: a profile or --baked file (YAML), an AMI (AWS tables and boto3),
+#: --executor/--attach (fleet), --estimate, a registry reference (httpx).
+_NOT_FOR_A_PLAIN_RUN = (
+    "yaml",
+    "httpx",
+    "boto3",
+    "dask",
+    "layerscope.fleet",
+    "layerscope.estimate",
+    "layerscope.aws_amis",
+    "layerscope.windows.node",
+    "layerscope.plan.profile_files",
+)
+_RUN_PROBE = (
+    "import atexit, json, sys\n"
+    "atexit.register(lambda: sys.stderr.write('MODULES ' + json.dumps(sorted(sys.modules)) + '\\n'))\n"
+    "from layerscope.cli import main\nmain()\n"
+)
+
+
+def test_a_plain_warm_analyze_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """Start-up is most of a warm run (README "Performance"): modules for other runs' options stay unloaded."""
+    layout = PACKAGE.parent / "fixtures" / "layout"
+    args = ["analyze", f"oci:{layout}:windows-app", "--store", str(tmp_path / "store.sqlite3"), "-o", "json"]
+    for _ in range(2):  # the first run fills the store, the second is the warm run
+        run = subprocess.run(
+            [sys.executable, "-c", _RUN_PROBE, *args, "--no-progress"], capture_output=True, text=True, timeout=120
+        )
+        assert run.returncode == 0, run.stderr
+    line = next(x for x in run.stderr.splitlines() if x.startswith("MODULES "))
+    loaded = set(json.loads(line.removeprefix("MODULES ")))
+    assert "layerscope.analysis" in loaded  # the probe sees the run's own imports
+    assert sorted(loaded & set(_NOT_FOR_A_PLAIN_RUN)) == []
