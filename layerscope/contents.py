@@ -33,7 +33,6 @@ __all__ = [
     "ImageContents",
     "LayerChanges",
     "WastedFile",
-    "dir_sizes",
     "final_filesystem",
     "image_contents",
     "is_windows",
@@ -109,7 +108,11 @@ def is_windows(fs: Mapping[str, object]) -> bool:
 
 
 def _per_dir(fs: Final) -> dict[str, list[int]]:
-    """Parent directory → [bytes, files] of the files directly in it."""
+    """Parent directory → [bytes, files] of the files directly in it.
+
+    Directory sizes are summed per parent first, then rolled up into the ancestors (`_rolled_up`): the per-file
+    work is one rpartition, not a split and a join per level (a layer has ~10x more files than directories).
+    """
     per_dir: dict[str, list[int]] = {}
     for path, (entry, _) in fs.items():
         if entry.kind == "f":
@@ -138,13 +141,6 @@ def _rolled_up(per_dir: Mapping[str, list[int]], depth: int, prefix: str = "") -
             acc[0] += size
             acc[1] += files
     return {p: DirSize(p, b, n) for p, (b, n) in sizes.items()}
-
-
-def dir_sizes(fs: Final, depth: int, prefix: str = "") -> dict[str, DirSize]:
-    """Every directory at most *depth* levels below *prefix* ("" the root) with the files below it."""
-    # Files are summed per parent directory first, then rolled up into the ancestors: the per-file work is one
-    # rpartition, not a split and a join per level (a layer has ~10x more files than directories).
-    return _rolled_up(_per_dir(fs), depth, prefix)
 
 
 def _largest_dirs(fs: Final, depth: int, top: int, windows: bool) -> tuple[DirSize, ...]:
