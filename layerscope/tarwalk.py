@@ -386,15 +386,7 @@ class TarWalker:
         previous = self._paths.swap(path_key(clean), extracted * 8 + kind)
         if previous is not None:  # the path was written before: extraction keeps only this entry
             self._count(previous & 7, previous >> 3, top, -1)
-        if kind == K_FILE:  # most entries: counted here rather than through _count (a call per entry less)
-            self.files += 1
-            self.extracted_bytes += extracted
-            if top == b"Files":
-                self._files_bytes += extracted
-            elif top == b"Hives":
-                self._hives_bytes += extracted
-        else:
-            self._count(kind, extracted, top, 1)
+        self._count(kind, extracted, top, 1)
 
     def _count(self, kind: int, extracted: int, top: bytes, sign: int) -> None:
         """Add (sign 1) or take back (sign -1) one entry of *kind* and its extracted bytes."""
