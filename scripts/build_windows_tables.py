@@ -24,6 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts.generated_files import write_or_check  # noqa: E402
+
 DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference"
 DEFAULT_OUT = ROOT / "layerscope" / "windows" / "data"
 
@@ -147,20 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     files = build(args.reference)
     files["provenance.json"] = provenance(args.reference, files)
-    if args.check:
-        stale = [
-            n
-            for n, text in files.items()
-            if not (args.out / n).exists() or (args.out / n).read_bytes().decode("utf-8") != text
-        ]
-        if stale:
-            print(f"stale Windows tables: {', '.join(sorted(stale))}", file=sys.stderr)
-            return 1
-        return 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (args.out / name).write_text(text, encoding="utf-8", newline="")
-    return 0
+    return write_or_check(files, args.out, check=args.check, what="Windows tables")
 
 
 if __name__ == "__main__":
