@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 import math
-import time
+from collections.abc import Iterator
 
+from layerscope.plan.local_search import first_improvement
 from layerscope.plan.recommend_bounds import fractional_bound
 from layerscope.plan.recommend_problem import Problem
 
@@ -118,24 +119,15 @@ def heuristic(p: Problem, rounds: int, deadline: float = math.inf) -> tuple[int,
             mask = greedy_fill(p, 1 << s)
             if p.value(mask) > best_value + p.eps:
                 best, best_value = mask, p.value(mask)
-    for _ in range(rounds):
-        # First improvement: drop one chosen and refill without it; or add one, repair the budget and refill.
-        current = best
-        moves = itertools.chain(
+
+    def moves(current: int) -> Iterator[int]:
+        """Drop one chosen and refill without it; or add one, repair the budget and refill."""
+        return itertools.chain(
             (greedy_fill(p, current & ~(1 << s), banned=1 << s) for s in range(p.n) if current >> s & 1),
             (greedy_fill(p, _repair(p, current | 1 << s)) for s in range(p.n) if not current >> s & 1),
         )
-        better = None
-        for m in moves:
-            if (v := p.value(m)) > best_value + p.eps:
-                better = (m, v)
-                break
-            if time.monotonic() > deadline:
-                return best, best_value
-        if better is None:
-            break
-        best, best_value = better
-    return best, best_value
+
+    return first_improvement(best, best_value, moves, p.value, p.eps, rounds, deadline)
 
 
 def prune_redundant(p: Problem, mask: int) -> int:

@@ -14,8 +14,10 @@ import heapq
 import itertools
 import math
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+
+from layerscope.plan.local_search import first_improvement
 
 __all__ = ["TreeProblem", "tree_heuristic"]
 
@@ -200,23 +202,15 @@ def tree_heuristic(p: TreeProblem, rounds: int, deadline: float = math.inf) -> t
             mask = p.greedy_fill({s})
             if (v := p.value(mask)) > best_value + p.eps:
                 best, best_value = mask, v
-    for _ in range(rounds):
-        current = best
-        moves = itertools.chain(
+
+    def moves(current: set[int]) -> Iterator[set[int]]:
+        """Drop one chosen and refill without it; or add one, repair the budget and refill."""
+        return itertools.chain(
             (p.greedy_fill(current - {s}, banned={s}) for s in sorted(current)),
             (p.greedy_fill(p.repair(current | {s})) for s in range(p.n) if s not in current),
         )
-        better = None
-        for m in moves:
-            if (v := p.value(m)) > best_value + p.eps:
-                better = (m, v)
-                break
-            if time.monotonic() > deadline:
-                return best, best_value
-        if better is None:
-            break
-        best, best_value = better
-    return best, best_value
+
+    return first_improvement(best, best_value, moves, p.value, p.eps, rounds, deadline)
 
 
 def build_tree(
