@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 
 from layerscope.basematch import BaseDrift, BaseMatch
 from layerscope.measurement import LayerMeasurement, SizeSource
@@ -159,3 +163,21 @@ def many_images(n: int, seed: int = 17) -> tuple[list[PlannedImage], dict[str, f
             images.append(image(ref, specs, cached=[False] * len(specs), platform=platform))
             weights[ref] = weight
     return images, weights
+
+
+def page_probe(browser: str, page: Path, *, width: int = 1400, height: int = 1000) -> dict[str, Any]:
+    """What a page's probe script (run after the page's own) wrote on `<body data-probe='{json}'>`, in Chromium.
+
+    The page must load without a console error and its scripts must have run to their end (`data-ready`).
+    """
+    from scripts import chromium
+
+    dom, stderr = chromium.dump_dom(browser, page, width=width, height=height)
+    assert chromium.console_errors(stderr) == []
+    html_tag = re.search(r"<html[^>]*>", dom)
+    assert html_tag is not None and 'data-ready="1"' in html_tag.group(0)
+    assert "data-js-errors" not in html_tag.group(0)
+    found = re.search(r"data-probe=\"([^\"]*)\"", dom)
+    assert found is not None, dom[-2000:]
+    probe: dict[str, Any] = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    return probe

@@ -7,8 +7,6 @@ Needs the `chromium` binary, like tests/report/test_html_chromium.py (skipped wi
 from __future__ import annotations
 
 import itertools
-import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,9 @@ from typing import Any
 import pytest
 
 from layerscope.report.svg_treemap import HEIGHT, WIDTH
-from scripts import chromium, fixturegen
+from scripts import fixturegen
 from tests.integration.conftest import Run
+from tests.report.helpers import page_probe
 from tests.report.test_html_chromium import browser  # noqa: F401  (the fixture)
 from tests.support.images import simple_image, write_image_layout
 from tests.test_contents import linux_entries
@@ -60,18 +59,6 @@ def refs(fixture_layout: Path, tmp_path: Path) -> list[str]:
         f"oci:{fixture_layout}:windows-app",
         f"oci:{fixture_layout}:servercore-ltsc2019-2022-05",
     ]
-
-
-def _probe(browser: str, page: Path) -> dict[str, Any]:  # noqa: F811
-    dom, stderr = chromium.dump_dom(browser, page, width=1400, height=1000)
-    assert chromium.console_errors(stderr) == []
-    html_tag = re.search(r"<html[^>]*>", dom)
-    assert html_tag is not None and 'data-ready="1"' in html_tag.group(0)
-    assert "data-js-errors" not in html_tag.group(0)
-    found = re.search(r"data-probe=\"([^\"]*)\"", dom)
-    assert found is not None, dom[-2000:]
-    probe: dict[str, Any] = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
-    return probe
 
 
 def _inside(a: dict[str, float], b: dict[str, float], eps: float = 0.11) -> bool:
@@ -135,7 +122,7 @@ def test_treemap_and_waste_table_match_the_json_contents(
     assert as_html.exit_code == 0, as_html.stderr
     probe_page = tmp_path / "probe.html"
     probe_page.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE), encoding="utf-8")
-    probe = _probe(browser, probe_page)
+    probe = page_probe(browser, probe_page)
     assert probe["duplicateIds"] == []
     assert probe["visibleBefore"] == 0  # collapsed: the page height before any expansion is unchanged
     assert set(probe["images"]) == set(refs)

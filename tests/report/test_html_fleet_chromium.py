@@ -6,8 +6,6 @@ Needs the `chromium` binary, like tests/report/test_html_chromium.py (skipped wi
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import pytest
@@ -16,8 +14,7 @@ from layerscope.plan.launch import LaunchParameters
 from layerscope.plan.profile_files import load_profile
 from layerscope.report.fleet_html import render_html
 from layerscope.report.model import build_report
-from scripts import chromium
-from tests.report.helpers import many_images
+from tests.report.helpers import many_images, page_probe
 from tests.report.test_html_chromium import browser  # noqa: F401  (the fixture)
 
 PROFILE = load_profile("eks-ws2019-core")
@@ -85,14 +82,7 @@ def _page(n: int, tmp_path: Path) -> Path:
 @pytest.mark.parametrize("n", [10, 1000])
 def test_the_page_at_fleet_scale(browser: str, n: int, tmp_path: Path) -> None:  # noqa: F811
     page = _page(n, tmp_path)
-    dom, stderr = chromium.dump_dom(browser, page, width=WIDTH, height=SCREEN)
-    assert chromium.console_errors(stderr) == []
-    html_tag = re.search(r"<html[^>]*>", dom)
-    assert html_tag is not None and 'data-ready="1"' in html_tag.group(0)
-    assert "data-js-errors" not in html_tag.group(0)
-    found = re.search(r"data-probe=\"([^\"]*)\"", dom)
-    assert found is not None, dom[-2000:]
-    probe = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    probe = page_probe(browser, page, width=WIDTH, height=SCREEN)
     assert probe["images"] == n
     assert probe["height"] <= MAX_SCREENS * SCREEN, probe["height"]  # before any expansion
     assert probe["clipped"] == []
