@@ -109,9 +109,12 @@ class Analyzer:
         self._closing = threading.Event()
 
     @property
-    def resolve_workers(self) -> int:
-        """References resolved at once (`resolve_all`, and `scan`'s batches)."""
-        return self._resolve_workers
+    def resolver(self) -> DaemonPool:
+        """The pool references are resolved on (`resolve_all`, `scan`'s batches), made on first use."""
+        with self._lock:
+            if self._resolver is None:
+                self._resolver = DaemonPool(self._resolve_workers, name="resolve")
+            return self._resolver
 
     @property
     def pool(self) -> DaemonPool:
@@ -410,12 +413,8 @@ class Analyzer:
         """
         if len(refs) < 2 or self._resolve_workers == 1:
             return [image for ref in refs for image in self.resolve(ref, platform)]
-        with self._lock:
-            if self._resolver is None:
-                self._resolver = DaemonPool(self._resolve_workers, name="resolve")
-            resolver = self._resolver
         abort = threading.Event()
-        futures = [resolver.submit(self._resolve_unless, ref, platform, abort) for ref in refs]
+        futures = [self.resolver.submit(self._resolve_unless, ref, platform, abort) for ref in refs]
         wait_or_abort(futures, abort)
         return [image for future in futures for image in future.result()]
 

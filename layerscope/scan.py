@@ -32,7 +32,6 @@ import json
 import os
 import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -384,13 +383,11 @@ def scan(
             # A tag deleted since listing, an artifact, a platform the index lacks: not this scan's business.
             return exc
 
-    with (
-        checkpoint.writer() as writer,
-        ThreadPoolExecutor(session.analyzer.resolve_workers, thread_name_prefix="resolve") as pool,
-    ):
+    with checkpoint.writer() as writer:
         for batch in _batches(refs, options.batch_size):
             resolved: list[tuple[ImageReference, list[ResolvedImage]]] = []
-            for ref, got in zip(batch, pool.map(resolve, batch), strict=True):
+            pending = [session.analyzer.resolver.submit(resolve, ref) for ref in batch]
+            for ref, got in zip(batch, (future.result() for future in pending), strict=True):
                 if isinstance(got, LayerscopeError):
                     skipped.append((str(ref), got.message))
                     observer.warning(f"skipping {ref}: {got.message}")
