@@ -360,11 +360,14 @@ class Session:
             profile=self.profile.name if self.profile else None,
             baked=self.baked().references if self.has_baked_set else (),
             baked_unresolved=self.baked().unresolved if self.has_baked_set else (),
-            node=self.node_of_run() if self.has_baked_set else self.node(),
+            node=self.node_of_run(),
         )
 
     def node_of_run(self) -> NodeRevision:
-        """The node with `resolved` when a digest-pinned baked base settled it, `declared` from an entry's own."""
+        """The node with `resolved` when a digest-pinned baked base settled it, `declared` from an entry's own
+        (without a baked set: `node()`, nothing to settle it)."""
+        if not self.has_baked_set:
+            return self.node()
         from layerscope.node_baked import settle
 
         return settle(self.node(), self.baked())

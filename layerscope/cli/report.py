@@ -176,7 +176,7 @@ def report(
             baked = session.baked() if session.has_baked_set else None
             profile = session.profile
             node_groups = session.node_groups(images)  # --nodes on several revisions: each group's pull (#14)
-            node = session.node_of_run() if session.has_baked_set else session.node()
+            node = session.node_of_run()
         # Warnings printed during the run (an unresolved baked image) belong in the report too, and each
         # image's own warnings (in the report per image) go to stderr as well (#18 item 1).
         warnings.extend(w for w in observer.recorded if w not in warnings)
